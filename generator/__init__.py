@@ -1,0 +1,3 @@
+"""Static literature-survey site generator: digests in, browsable survey out."""
+
+__version__ = "0.1.0"

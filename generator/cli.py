@@ -1,0 +1,75 @@
+"""The `survey` command line: a thin layer over the library functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+
+
+def _progress(quiet: bool):  # noqa: ANN202
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    return say
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project folder holding content/, templates/ and site_src/.",
+)
+@click.version_option(__version__, prog_name="survey")
+@click.pass_context
+def main(ctx: click.Context, root: Path) -> None:
+    """Build a browsable literature-survey site from plain-text paper digests.
+
+    Typical use: drop a digest into content/digests/, run `survey build`, open _site/.
+    """
+    ctx.obj = load_config(root)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--digest-date",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="The date the digest(s) were captured; dates year-less papers. Remembered in "
+    "content/digests.yaml.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@click.pass_obj
+def ingest(config: Config, paths: tuple[Path, ...], digest_date: dt.date | None, quiet: bool) -> None:
+    """Parse digests into one YAML entry per paper in content/papers/.
+
+    PATHS default to every digest in content/digests/; files elsewhere are copied in
+    first. Re-ingesting is a no-op; curated fields and any keys you add are never touched.
+    """
+    from .ingest import ingest as run_ingest
+
+    report = run_ingest(config, list(paths) or None, digest_date, _progress(quiet))
+    for line in report.lines():
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

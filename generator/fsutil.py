@@ -1,0 +1,67 @@
+"""File-system safety: atomic writes, the content lock, paths that stay inside their folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .errors import ContentError, LockedError
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write a file so readers see either the old or the new content, never a mix."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def content_lock(lock_file: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Hold the lock that serialises ingests and builds on one content folder."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_file))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise LockedError(f"{lock_file}: another ingest or build is running; try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Tell whether a path, with symlinks resolved, stays inside a folder."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def safe_files(folder: Path, pattern: str, root: Path) -> list[Path]:
+    """List files matching a pattern, sorted, refusing symlinks that point outside `root`."""
+    if not folder.is_dir():
+        return []
+    if not inside(folder, root):
+        raise ContentError(folder, None, f"folder points outside {root}; refusing to read it")
+    files = []
+    for path in sorted(folder.glob(pattern)):
+        if path.name.startswith("."):
+            continue
+        if not inside(path, root):
+            raise ContentError(path, None, f"symlink points outside {root}; refusing to read it")
+        if path.is_file():
+            files.append(path)
+    return files

@@ -1,0 +1,249 @@
+"""Ingest stage: digests in, one YAML entry per paper out, merged and classified.
+
+Everything is read and modelled first (digests, entries, topics); files are written only
+when the whole ingest has succeeded, each atomically, and only when their text changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .config import Config
+from .digest import extract_links, parse_digest
+from .errors import ContentError, SurveyError
+from .fsutil import atomic_write, content_lock, inside, safe_files
+from .ledger import LedgerItem, load_ledger, record, save_ledger, today
+from .models import Digest, Entry, Observation, Record, Variant
+from .slug import slugify, title_key
+from .store import StoredEntry, entry_text, load_store, write_entry
+from .topics import Topic, classify, load_topics
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DigestReport:
+    """What one digest contributed."""
+
+    digest: str
+    layout: str
+    records: int
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, per digest and in total."""
+
+    digests: list[DigestReport] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    entries: int = 0
+
+    def lines(self) -> list[str]:
+        """Return a human summary, one line per digest plus a total."""
+        out = [
+            f"{d.digest} ({d.layout}): {d.records} papers: {d.new} new, {d.updated} updated, "
+            f"{d.unchanged} unchanged"
+            for d in self.digests
+        ]
+        out.append(f"{self.entries} entries in the survey; {len(self.written)} file(s) written")
+        return out
+
+
+def _clearly_different(a: str, b: str) -> bool:
+    """Tell whether two abstracts are different texts rather than two copies of one."""
+    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    if not wa or not wb:
+        return wa != wb
+    return len(wa & wb) / len(wa | wb) < 0.6
+
+
+def _observation(rec: Record) -> Observation:
+    return Observation(rec.digest, rec.position, rec.line, rec.authors, rec.upvotes, rec.date)
+
+
+def _latest(observations: Sequence[Observation], attr: str) -> object:
+    values = [getattr(o, attr) for o in observations if getattr(o, attr) is not None]
+    return values[-1] if values else None
+
+
+def _best_date(observations: Sequence[Observation]):  # noqa: ANN202
+    dated = [o.date for o in observations if o.date is not None]
+    with_year = [d for d in dated if d.year is not None]
+    return (with_year or dated or [None])[-1]
+
+
+def _derive(entry: Entry) -> Entry:
+    """Recompute the fields that follow from the observations and abstracts."""
+    seen = tuple(sorted(entry.seen_in, key=lambda o: (o.digest, o.position)))
+    links = {link.url: link for text in (entry.abstract, *(v.abstract for v in entry.variants))
+             for link in extract_links(text)}  # fmt: skip
+    return replace(
+        entry,
+        seen_in=seen,
+        authors=_latest(seen, "authors"),
+        upvotes=_latest(seen, "upvotes"),
+        date=_best_date(seen),
+        links=tuple(links.values()),
+        variants=tuple(sorted(entry.variants, key=lambda v: v.seen)),
+    )
+
+
+class _Merger:
+    """Fold digest records into the known entries, keyed by title identity."""
+
+    def __init__(self, store: dict[str, StoredEntry], papers_dir: Path) -> None:
+        self.papers_dir = papers_dir
+        self.entries: dict[str, Entry] = {slug: s.entry for slug, s in store.items()}
+        self.by_key = {title_key(e.title): slug for slug, e in self.entries.items()}
+        self.created_by: dict[str, str] = {}
+
+    def forget(self, digest_ids: set[str]) -> None:
+        """Drop observations and variants from digests about to be re-read."""
+        for slug, entry in self.entries.items():
+            if any(o.digest in digest_ids for o in entry.seen_in):
+                seen = tuple(o for o in entry.seen_in if o.digest not in digest_ids)
+                variants = tuple(v for v in entry.variants if v.seen.split("#")[0] not in digest_ids)
+                self.entries[slug] = replace(entry, seen_in=seen, variants=variants)
+
+    def add(self, rec: Record) -> str:
+        """Merge one record; return the slug of its entry."""
+        key = title_key(rec.title)
+        slug = self.by_key.get(key)
+        if slug is None:
+            return self._create(rec, key)
+        entry = self.entries[slug]
+        variants = entry.variants
+        if _clearly_different(rec.abstract, entry.abstract) and all(
+            _clearly_different(rec.abstract, v.abstract) for v in variants
+        ):
+            variants = (*variants, Variant(rec.abstract, f"{rec.digest}#{rec.position}"))
+        seen = (*entry.seen_in, _observation(rec))
+        self.entries[slug] = replace(entry, seen_in=seen, variants=variants)
+        return slug
+
+    def _create(self, rec: Record, key: str) -> str:
+        slug = slugify(rec.title)
+        if slug in self.entries:
+            raise SurveyError(
+                f"slug collision: {rec.title!r} and {self.entries[slug].title!r} both map to {slug}"
+            )
+        path = self.papers_dir / f"{slug}.yaml"
+        self.entries[slug] = Entry(
+            slug=slug, title=rec.title, abstract=rec.abstract, authors=None, date=None,
+            upvotes=None, links=(), seen_in=(_observation(rec),), path=path,
+        )  # fmt: skip
+        self.by_key[key] = slug
+        self.created_by[slug] = rec.digest
+        return slug
+
+
+def _classify_all(entries: dict[str, Entry], topics: Sequence[Topic]) -> dict[str, Entry]:
+    return {
+        slug: _derive(replace(e, topics=classify(e.title, e.abstract, topics)))
+        for slug, e in entries.items()
+    }
+
+
+def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> list[Path]:
+    """Return the digests to read, copying outside files into `content/digests/` first."""
+    if not paths:
+        return safe_files(config.digests_dir, "*.txt", config.content_dir)
+    resolved = []
+    for path in paths:
+        if not path.is_file():
+            raise SurveyError(f"{path}: no such digest file")
+        if not inside(path, config.digests_dir):
+            path = _import_digest(path, config.digests_dir)
+        resolved.append(path)
+    return sorted(set(resolved))
+
+
+def _import_digest(path: Path, digests_dir: Path) -> Path:
+    target = digests_dir / path.name
+    data = path.read_bytes()
+    if target.exists() and target.read_bytes() != data:
+        raise SurveyError(f"{target} already exists with other content; rename {path.name}")
+    if not target.exists():
+        atomic_write(target, data)
+    return target
+
+
+def _parse_all(paths: Sequence[Path], ledger: list[LedgerItem], date: dt.date | None,
+               progress: Progress) -> list[Digest]:  # fmt: skip
+    known = {item.id: item.date for item in ledger}
+    digests = []
+    for path in paths:
+        progress(f"reading {path.name}")
+        digests.append(parse_digest(path, date or known.get(path.stem)))
+    return digests
+
+
+def ingest(
+    config: Config,
+    paths: Sequence[Path] | None = None,
+    digest_date: dt.date | None = None,
+    progress: Progress = lambda _msg: None,
+) -> IngestReport:
+    """Ingest digests into the entry store under the content lock."""
+    with content_lock(config.lock_file):
+        return _ingest(config, paths, digest_date, progress)
+
+
+def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date | None,
+            progress: Progress) -> IngestReport:  # fmt: skip
+    ledger = load_ledger(config.ledger_file)
+    digests = _parse_all(_resolve_paths(config, paths), ledger, digest_date, progress)
+    store = load_store(config.papers_dir, config.content_dir)
+    topics = load_topics(config.topics_file)
+    merger = _Merger(store, config.papers_dir)
+    merger.forget({d.id for d in digests})
+    slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
+    entries = _classify_all(merger.entries, topics)
+    texts = {slug: entry_text(e, store.get(slug)) for slug, e in entries.items()}
+    changed = {slug for slug, text in texts.items() if slug not in store or store[slug].text != text}
+    report = _report(digests, slugs_by_digest, merger.created_by, changed)
+    report.entries = len(entries)
+    for slug in sorted(changed):
+        write_entry(entries[slug].path or config.papers_dir / f"{slug}.yaml", texts[slug])
+        report.written.append(config.papers_dir / f"{slug}.yaml")
+    for digest in digests:
+        ledger = record(ledger, _ledger_item(digest, digest_date, ledger))
+    if save_ledger(config.ledger_file, ledger):
+        report.written.append(config.ledger_file)
+    return report
+
+
+def _ledger_item(digest: Digest, date: dt.date | None, ledger: list[LedgerItem]) -> LedgerItem:
+    previous = next((item.date for item in ledger if item.id == digest.id), None)
+    return LedgerItem(
+        id=digest.id, file=digest.path.name, sha256=digest.sha256, layout=digest.layout,
+        page_date=digest.page_date, date=date or previous, ingested=today(),
+        papers=len({title_key(r.title) for r in digest.records}),
+    )  # fmt: skip
+
+
+def _report(digests: Sequence[Digest], slugs: dict[str, list[str]], created_by: dict[str, str],
+            changed: set[str]) -> IngestReport:  # fmt: skip
+    report = IngestReport()
+    for digest in digests:
+        row = DigestReport(digest.id, digest.layout, len(set(slugs[digest.id])))
+        for slug in dict.fromkeys(slugs[digest.id]):
+            if created_by.get(slug) == digest.id:
+                row.new += 1
+            elif slug in changed:
+                row.updated += 1
+            else:
+                row.unchanged += 1
+        report.digests.append(row)
+    return report
+
+
+__all__ = ["IngestReport", "DigestReport", "ingest", "ContentError"]

@@ -1,0 +1,239 @@
+"""The entry store: one YAML file per paper in `content/papers/`.
+
+Each file has a tool-owned `ingest:` block and person-owned everything else (`curated:` and
+any other keys). Ingest rewrites the `ingest:` block by splicing text, so comments, key order
+and unknown keys a person added survive byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ContentError
+from .fsutil import atomic_write, safe_files
+from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
+from .slug import slugify
+from .yamlio import dumps, load_file, loads
+
+HEADER = (
+    "# Survey entry. `survey ingest` rewrites only the `ingest:` block below.\n"
+    "# Edit `curated:` (title, note, topics, tags, hidden) and add any keys you like: they are kept.\n"
+)
+CURATED_DEFAULTS: dict[str, Any] = {
+    "title": None,
+    "note": "",
+    "topics": None,
+    "tags": [],
+    "hidden": False,
+}
+_BLOCK_START = re.compile(r"^ingest:[ \t]*(#.*)?$")
+
+
+@dataclass
+class StoredEntry:
+    """An entry as read from disk: its model, its parsed data and its exact text."""
+
+    entry: Entry
+    data: dict
+    text: str
+    path: Path
+
+
+def _opt_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _date(value: Any) -> PartialDate | None:
+    return PartialDate.from_iso(value) if isinstance(value, str) and value else None
+
+
+def ingest_block(entry: Entry) -> dict:
+    """Return the tool-owned `ingest:` mapping for an entry, in a fixed key order."""
+    block: dict[str, Any] = {
+        "title": entry.title,
+        "abstract": entry.abstract,
+        "authors": entry.authors,
+        "date": entry.date.iso if entry.date else None,
+        "upvotes": entry.upvotes,
+        "links": [{"url": link.url, "kind": link.kind} for link in entry.links],
+        "topics": [
+            {"topic": m.topic, "score": m.score, "evidence": list(m.evidence)} for m in entry.topics
+        ],
+        "seen_in": [_observation_data(obs) for obs in entry.seen_in],
+    }
+    if entry.variants:
+        block["variants"] = [{"abstract": v.abstract, "seen": v.seen} for v in entry.variants]
+    return block
+
+
+def _observation_data(obs: Observation) -> dict:
+    return {
+        "digest": obs.digest,
+        "position": obs.position,
+        "line": obs.line,
+        "authors": obs.authors,
+        "upvotes": obs.upvotes,
+        "date": obs.date.iso if obs.date else None,
+    }
+
+
+def _line_of(text: str, key: str) -> int | None:
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*:", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+class _Validator:
+    """Turn one file's parsed YAML into an Entry, failing with file and line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+
+    def fail(self, key: str, message: str) -> None:
+        """Raise a ContentError pointing at the line that holds `key`."""
+        raise ContentError(self.path, _line_of(self.text, key), message)
+
+    def mapping(self, value: Any, key: str) -> dict:
+        """Require a mapping."""
+        if not isinstance(value, dict):
+            self.fail(key, f"`{key}` must be a mapping")
+        return value
+
+    def string(self, value: Any, key: str, optional: bool = False) -> str | None:
+        """Require a string (or null when optional)."""
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            self.fail(key, f"`{key}` must be text, found {type(value).__name__}")
+        return value
+
+    def strings(self, value: Any, key: str, optional: bool = False) -> list[str] | None:
+        """Require a list of strings (or null when optional)."""
+        if value is None and optional:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, f"`{key}` must be a list of text items")
+        return list(value)
+
+    def entry(self, data: Any) -> Entry:
+        """Validate a whole file."""
+        data = self.mapping(data, "ingest") if data is not None else self.fail("ingest", "empty entry")
+        block = self.mapping(data.get("ingest"), "ingest")
+        try:
+            return Entry(slug=self.path.stem, path=self.path, curated=self.curated(data), **self.owned(block))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            self.fail("ingest", f"malformed `ingest:` block ({exc}); delete the file and re-ingest")
+            raise  # unreachable
+
+    def owned(self, block: dict) -> dict:
+        """Read the tool-owned fields."""
+        return {
+            "title": self.string(block.get("title"), "title"),
+            "abstract": self.string(block.get("abstract"), "abstract"),
+            "authors": _opt_int(block.get("authors")),
+            "date": _date(block.get("date")),
+            "upvotes": _opt_int(block.get("upvotes")),
+            "links": tuple(Link(str(d["url"]), str(d["kind"])) for d in block.get("links") or ()),
+            "topics": tuple(
+                TopicMatch(str(d["topic"]), float(d["score"]), tuple(map(str, d.get("evidence") or ())))
+                for d in block.get("topics") or ()
+            ),
+            "seen_in": tuple(_observation(d) for d in block.get("seen_in") or ()),
+            "variants": tuple(Variant(str(d["abstract"]), str(d["seen"])) for d in block.get("variants") or ()),
+        }
+
+    def curated(self, data: dict) -> Curated:
+        """Read and check the person-owned fields."""
+        raw = data.get("curated")
+        if raw is None:
+            return Curated()
+        raw = self.mapping(raw, "curated")
+        hidden = raw.get("hidden", False)
+        if not isinstance(hidden, bool):
+            self.fail("hidden", f"`hidden` must be true or false, found {hidden!r}")
+        return Curated(
+            title=self.string(raw.get("title"), "title", optional=True) or None,
+            note=self.string(raw.get("note") or "", "note") or "",
+            topics=self.strings(raw.get("topics"), "topics", optional=True),
+            tags=self.strings(raw.get("tags") or [], "tags") or [],
+            hidden=hidden,
+        )
+
+
+def _observation(d: dict) -> Observation:
+    return Observation(
+        digest=str(d["digest"]),
+        position=int(d["position"]),
+        line=int(d["line"]),
+        authors=_opt_int(d.get("authors")),
+        upvotes=_opt_int(d.get("upvotes")),
+        date=_date(d.get("date")),
+    )
+
+
+def read_entry(path: Path) -> StoredEntry:
+    """Read and validate one entry file."""
+    text = path.read_bytes().decode("utf-8-sig", errors="strict")
+    data = load_file(path)
+    entry = _Validator(path, text).entry(data)
+    return StoredEntry(entry=entry, data=data, text=text, path=path)
+
+
+def load_store(papers_dir: Path, root: Path) -> dict[str, StoredEntry]:
+    """Read every entry, keyed by slug; any malformed file aborts with its location."""
+    store = {}
+    for path in safe_files(papers_dir, "*.yaml", root):
+        try:
+            store[path.stem] = read_entry(path)
+        except UnicodeDecodeError as exc:
+            raise ContentError(path, None, f"not UTF-8 text: {exc.reason}") from None
+    return store
+
+
+def render_new(entry: Entry) -> str:
+    """Return the text of a brand-new entry file."""
+    return HEADER + dumps({"ingest": ingest_block(entry)}) + dumps({"curated": dict(CURATED_DEFAULTS)})
+
+
+def splice(text: str, entry: Entry) -> str:
+    """Replace only the `ingest:` block of an existing file's text."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if _BLOCK_START.match(line.rstrip("\r\n"))), None)
+    block = dumps({"ingest": ingest_block(entry)})
+    if start is None:
+        return (text if text.endswith("\n") or not text else text + "\n") + block
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # leave blank lines before the next key where they were
+    return "".join(lines[:start]) + block + "".join(lines[end:])
+
+
+def entry_text(entry: Entry, previous: StoredEntry | None) -> str:
+    """Return the file text for an entry, preserving everything person-owned."""
+    if previous is None:
+        return render_new(entry)
+    text = splice(previous.text, entry)
+    check = {k: v for k, v in load_file_text(text, previous.path).items() if k != "ingest"}
+    if check != {k: v for k, v in previous.data.items() if k != "ingest"}:
+        raise ContentError(previous.path, None, "could not update the `ingest:` block safely; fix its layout")
+    return text
+
+
+def load_file_text(text: str, path: Path) -> dict:
+    """Parse entry text already in memory."""
+    data = loads(text, path)
+    return data if isinstance(data, dict) else {}
+
+
+def write_entry(path: Path, text: str) -> None:
+    """Write one entry atomically."""
+    atomic_write(path, text)
+
+
+def entry_path(papers_dir: Path, title: str) -> Path:
+    """Return the file an entry with this title lives in."""
+    return papers_dir / f"{slugify(title)}.yaml"
