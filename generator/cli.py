@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,63 @@ def ingest(config: Config, paths: tuple[Path, ...], digest_date: dt.date | None,
 
     report = run_ingest(config, list(paths) or None, digest_date, _progress(quiet))
     for line in report.lines():
+        click.echo(line)
+
+
+def _strict_default() -> bool:
+    return os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}
+
+
+@main.command()
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Fail (exit 1) after reporting every warning: broken links, invalid entries, "
+    "unknown curated topics. On by default when the CI environment variable is set.",
+)
+@click.option("--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: _site/ in the project).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@click.pass_obj
+def build(config: Config, strict: bool | None, no_ingest: bool, output: Path | None, quiet: bool) -> None:
+    """Ingest new digests, then build the whole static site.
+
+    The site is modelled completely before anything is written, written to a temporary
+    folder, checked (every internal link must resolve) and only then swapped into place:
+    a failed build leaves the previous site untouched.
+    """
+    from .build import build as run_build
+
+    strict = _strict_default() if strict is None else strict
+    report = run_build(
+        config.with_output(output), strict=strict, run_ingest=not no_ingest, progress=_progress(quiet)
+    )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"built {report.pages} pages ({report.files} files) into {report.output}")
+
+
+@main.command()
+@click.option(
+    "--evaluate",
+    "labels",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A labels YAML (paper title or slug -> list of topic ids); prints precision, "
+    "recall and F1 per topic and macro-averaged.",
+)
+@click.option("--margin", default=0.25, show_default=True, help="How close to a threshold counts as borderline.")
+@click.pass_obj
+def topics(config: Config, labels: Path | None, margin: float) -> None:
+    """Show papers per topic and the borderline papers a curator should review."""
+    from .topics_report import evaluate_store, topic_summary
+
+    lines = evaluate_store(config, labels) if labels else topic_summary(config, margin)
+    for line in lines:
         click.echo(line)
 
 

@@ -19,7 +19,8 @@ class Config:
     root: Path
     title: str = "Neural Network Design Survey"
     description: str = "A survey of papers collected from daily paper digests."
-    site_url: str = ""  # absolute base URL for feed ids; relative links never use it
+    site_url: str = ""  # absolute URL of the hosted site, for feeds; pages never need it
+    base_path: str = "/"  # where the hosted site lives; only the 404 page uses it
     content_dir: Path = field(default=Path("content"))
     templates_dir: Path = field(default=Path("templates"))
     static_dir: Path = field(default=Path("site_src"))
@@ -66,7 +67,7 @@ class Config:
         return self if output is None else replace(self, output_dir=output.resolve())
 
 
-_KEYS = {"title", "description", "site_url", "newest_count", "related_count", "feed_size"}
+_KEYS = {"title", "description", "site_url", "base_path", "newest_count", "related_count", "feed_size"}
 
 
 def load_config(root: Path | None = None) -> Config:

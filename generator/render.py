@@ -1,0 +1,147 @@
+"""Render stage: the Jinja environment and the list of pages a Site becomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .charts import papers_per_year_chart
+from .site import Paper, Site, TopicPage
+
+SORTS = {
+    "date": ("Newest", lambda p: p.newest_key),
+    "upvotes": ("Most upvoted", lambda p: (-(p.upvotes or -1), p.newest_key)),
+    "title": ("Title", lambda p: (p.title.casefold(), p.slug)),
+}
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One HTML page to write: where, with which template and context."""
+
+    path: str
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> str:
+        """Return the relative path from this page back to the site root."""
+        return "../" * self.path.count("/")
+
+
+def make_environment(templates_dir: Path) -> jinja2.Environment:
+    """Create the Jinja environment: autoescape on for every template, strict undefined."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["year_label"] = lambda year: "Year unknown" if year is None else str(year)
+    env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    return env
+
+
+def year_anchor_map(papers: list[Paper]) -> dict[str, str]:
+    """Map the first paper of each year (in list order) to its `y-YEAR` anchor id."""
+    anchors: dict[str, str] = {}
+    seen: set[int | None] = set()
+    for paper in papers:
+        if paper.year not in seen:
+            seen.add(paper.year)
+            anchors[paper.slug] = f"y-{paper.year or 'unknown'}"
+    return anchors
+
+
+def site_globals(site: Site) -> dict[str, Any]:
+    """Compute values shared by many pages once: the charts."""
+    labels = {t.id: t.title for t in site.topics}
+    named = [t.id for t in site.topics if t.id != "other"]
+    home = papers_per_year_chart(
+        site.counts_by_year(named), labels, title="Papers per year, by topic", chart_id="chart-all"
+    )
+    per_topic = {
+        t.id: papers_per_year_chart(
+            site.counts_by_year([t.id]), labels, title=f"{t.title}: papers per year", chart_id=f"chart-{t.id}"
+        )
+        for t in site.topics
+    }
+    return {"home_chart": home, "topic_charts": per_topic, "year_anchor_map": year_anchor_map}
+
+
+def topic_variant_path(topic: TopicPage, sort: str, code_only: bool) -> str:
+    """Return the page that lists a topic with one sort order and filter."""
+    suffix = "" if sort == "date" else f"-{sort}"
+    return f"topics/{topic.id}{suffix}{'-code' if code_only else ''}.html"
+
+
+def _topic_pages(site: Site) -> Iterator[PageSpec]:
+    for topic in site.topics:
+        for sort, (_label, key) in SORTS.items():
+            for code_only in (False, True):
+                if code_only and sort != "date":
+                    continue
+                papers = [p for p in topic.papers if p.code_url or not code_only]
+                yield PageSpec(
+                    topic_variant_path(topic, sort, code_only),
+                    "topic.html",
+                    {"topic": topic, "papers": sorted(papers, key=key), "sort": sort, "code_only": code_only},
+                )
+
+
+def _paper_pages(site: Site) -> Iterator[PageSpec]:
+    for paper in site.papers:
+        related = [site.by_slug[s] for s in paper.related if s in site.by_slug]
+        yield PageSpec(paper.url, "paper.html", {"paper": paper, "related": related})
+
+
+def pages(site: Site) -> Iterator[PageSpec]:
+    """List every HTML page of the site, in a fixed order."""
+    yield PageSpec("index.html", "home.html")
+    yield PageSpec("topics/index.html", "topics.html")
+    yield from _topic_pages(site)
+    yield PageSpec("timeline.html", "timeline.html", {"years": timeline(site.papers)})
+    yield PageSpec("digests/index.html", "digests.html")
+    for digest in site.digests:
+        yield PageSpec(digest.url, "digest.html", {"digest": digest})
+    yield PageSpec("about.html", "about.html")
+    yield PageSpec("search.html", "search.html")
+    yield PageSpec("404.html", "404.html")
+    yield from _paper_pages(site)
+
+
+def timeline(papers: tuple[Paper, ...]) -> list[tuple[int | None, list[Paper]]]:
+    """Group papers by year, newest year first and unknown year last."""
+    groups: dict[int | None, list[Paper]] = {}
+    for paper in sorted(papers, key=lambda p: p.newest_key):
+        groups.setdefault(paper.year, []).append(paper)
+    known = sorted((y for y in groups if y is not None), reverse=True)
+    return [(year, groups[year]) for year in (*known, *([None] if None in groups else []))]
+
+
+def render_page(
+    env: jinja2.Environment,
+    spec: PageSpec,
+    site: Site,
+    asset: Callable[[str], str],
+    shared: Mapping[str, Any],
+) -> str:
+    """Render one page to HTML text."""
+    template = env.get_template(spec.template)
+    return template.render(
+        **shared,
+        site=site,
+        config=site.config,
+        root=site.config.base_path if spec.path == "404.html" else spec.root,
+        page_path=spec.path,
+        asset=asset,
+        sorts=SORTS,
+        variant_path=topic_variant_path,
+        **spec.context,
+    )
