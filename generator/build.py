@@ -1,7 +1,11 @@
 """Build stage: load everything, model the site, write it to a fresh folder, then swap it in.
 
 A failed build (bad input, or warnings under --strict) deletes its temporary folder and leaves
-the previous output untouched.
+the previous output untouched. Unchanged inputs skip the build entirely; unchanged paper pages
+are hard-linked from the previous output instead of rendered again.
+
+Heavy modules (Jinja, lunr, Markdown) are imported inside functions so that a no-change
+rebuild costs little more than interpreter start-up.
 """
 
 from __future__ import annotations
@@ -13,17 +17,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .checks import broken_links
+from . import cache
 from .config import Config
 from .errors import BuildError, SurveyError
 from .fsutil import content_lock
-from .ingest import ingest
-from .ledger import load_ledger
-from .render import make_environment, pages, render_page, site_globals
-from .site import Site, build_site
-from .store import load_store
-from .topics import load_topics
+
+if TYPE_CHECKING:
+    from .site import Site
 
 Progress = Callable[[str], None]
 FINGERPRINTED = {".css", ".js"}
@@ -35,13 +37,20 @@ class BuildReport:
 
     output: Path
     pages: int = 0
+    rendered: int = 0
     files: int = 0
+    unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
 def load_site(config: Config) -> Site:
     """Read all content and model the site (no writing)."""
-    store = load_store(config.papers_dir, config.content_dir)
+    from .ledger import load_ledger
+    from .site import build_site
+    from .store import load_store
+    from .topics import load_topics
+
+    store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
     topics = load_topics(config.topics_file)
     ledger = load_ledger(config.ledger_file)
     return build_site(config, [s.entry for s in store.values()], topics, ledger)
@@ -73,7 +82,9 @@ def copy_static(src: Path, dest: Path) -> dict[str, str]:
     return names
 
 
-def _asset_lookup(names: dict[str, str]) -> Callable[[str], str]:
+def asset_lookup(names: dict[str, str]) -> Callable[[str], str]:
+    """Return the template function that maps a logical asset name to its written name."""
+
     def asset(name: str) -> str:
         if name not in names:
             raise SurveyError(f"template asks for asset {name!r}, which is not in site_src/ or search/")
@@ -82,27 +93,21 @@ def _asset_lookup(names: dict[str, str]) -> Callable[[str], str]:
     return asset
 
 
-def write_site(site: Site, dest: Path, progress: Progress) -> BuildReport:
+def write_site(site: Site, dest: Path, progress: Progress, previous: Path | None = None) -> BuildReport:
     """Write every file of the site into an empty folder."""
     from .feeds_site import feed_files
+    from .pagewriter import write_pages
     from .search_site import search_files
 
-    report = BuildReport(output=dest)
     names = copy_static(site.config.static_dir, dest)
+    progress("building the search index")
     for rel, data in search_files(site).items():
         names[rel] = fingerprint(rel, data)
         _write(dest, names[rel], data)
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)
-    env = make_environment(site.config.templates_dir)
-    asset = _asset_lookup(names)
-    shared = site_globals(site)
-    specs = list(pages(site))
-    for index, spec in enumerate(specs, start=1):
-        _write(dest, spec.path, render_page(env, spec, site, asset, shared))
-        if index % 500 == 0:
-            progress(f"rendered {index}/{len(specs)} pages")
-    report.pages = len(specs)
+    report = BuildReport(output=dest)
+    report.pages, report.rendered = write_pages(site, dest, names, previous, progress)
     report.files = sum(1 for p in dest.rglob("*") if p.is_file())
     return report
 
@@ -125,31 +130,64 @@ def _recover(output: Path) -> None:
         os.replace(old, output)
 
 
+def _input_stamp(config: Config, strict: bool) -> str:
+    folders = [config.content_dir, config.templates_dir, config.static_dir]
+    return cache.tree_stamp([f for f in folders if f.exists()], extra=(repr(config), strict))
+
+
+def _up_to_date(config: Config, stamp: str) -> bool:
+    """Tell whether the last successful build used these exact inputs and is still intact."""
+    last = cache.load(config.cache_dir, "build")
+    output = config.output_dir
+    return (
+        last.get("stamp") == stamp
+        and last.get("output") == str(output)
+        and output.is_dir()
+        and last.get("output_stamp") == cache.tree_stamp([output])
+    )
+
+
 def build(
     config: Config, *, strict: bool = False, run_ingest: bool = True, progress: Progress = lambda _m: None
 ) -> BuildReport:
     """Ingest new digests, model the whole site, then write it atomically to the output folder."""
+    if _up_to_date(config, _input_stamp(config, strict)):
+        progress("nothing changed since the last build")
+        return BuildReport(output=config.output_dir, unchanged=True)
     if run_ingest:
-        for line in ingest(config, progress=progress).lines()[-1:]:
-            progress(line)
+        from .ingest import ingest
+
+        progress(ingest(config, progress=progress).lines()[-1])
     with content_lock(config.lock_file):
-        output = config.output_dir
-        _recover(output)
-        site = load_site(config)
-        progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
-        tmp.chmod(0o755)
-        try:
-            report = write_site(site, tmp, progress)
-            report.warnings = [*site.warnings, *broken_links(tmp)]
-            if strict and report.warnings:
-                raise BuildError(
-                    "build failed in strict mode:\n  " + "\n  ".join(report.warnings)
-                )
-            _swap(tmp, output)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        report.output = output
+        report = _build_locked(config, strict, progress)
+        stamp = _input_stamp(config, strict)
+        cache.save(
+            config.cache_dir,
+            "build",
+            {"stamp": stamp, "output": str(report.output), "output_stamp": cache.tree_stamp([report.output])},
+        )
         return report
+
+
+def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
+    from .checks import broken_links
+
+    output = config.output_dir
+    _recover(output)
+    site = load_site(config)
+    progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    tmp.chmod(0o755)
+    try:
+        report = write_site(site, tmp, progress, previous=output if output.is_dir() else None)
+        progress("checking links")
+        report.warnings = [*site.warnings, *broken_links(tmp)]
+        if strict and report.warnings:
+            raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
+        _swap(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.output = output
+    return report

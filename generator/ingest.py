@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import cache
 from .config import Config
 from .digest import extract_links, parse_digest
 from .errors import ContentError, SurveyError
@@ -145,11 +146,18 @@ class _Merger:
         return slug
 
 
-def _classify_all(entries: dict[str, Entry], topics: Sequence[Topic]) -> dict[str, Entry]:
-    return {
-        slug: _derive(replace(e, topics=classify(e.title, e.abstract, topics)))
-        for slug, e in entries.items()
-    }
+def _classify_all(entries: dict[str, Entry], topics: Sequence[Topic], cache_dir: Path) -> dict[str, Entry]:
+    """Assign topics to every entry, reusing scores for unchanged text and topic rules."""
+    known = cache.load(cache_dir, "topics")
+    rules = cache.content_key(topics)
+    fresh, out = {}, {}
+    for slug, entry in entries.items():
+        key = cache.content_key(rules, entry.title, entry.abstract)
+        fresh[key] = known[key] if key in known else classify(entry.title, entry.abstract, topics)
+        out[slug] = _derive(replace(entry, topics=fresh[key]))
+    if fresh.keys() != known.keys():
+        cache.save(cache_dir, "topics", fresh)
+    return out
 
 
 def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> list[Path]:
@@ -201,12 +209,12 @@ def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date |
             progress: Progress) -> IngestReport:  # fmt: skip
     ledger = load_ledger(config.ledger_file)
     digests = _parse_all(_resolve_paths(config, paths), ledger, digest_date, progress)
-    store = load_store(config.papers_dir, config.content_dir)
+    store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
     topics = load_topics(config.topics_file)
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
-    entries = _classify_all(merger.entries, topics)
+    entries = _classify_all(merger.entries, topics, config.cache_dir)
     texts = {slug: entry_text(e, store.get(slug)) for slug, e in entries.items()}
     changed = {slug for slug, text in texts.items() if slug not in store or store[slug].text != text}
     report = _report(digests, slugs_by_digest, merger.created_by, changed)

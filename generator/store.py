@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import cache
 from .errors import ContentError
 from .fsutil import atomic_write, safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
@@ -181,15 +182,31 @@ def read_entry(path: Path) -> StoredEntry:
     return StoredEntry(entry=entry, data=data, text=text, path=path)
 
 
-def load_store(papers_dir: Path, root: Path) -> dict[str, StoredEntry]:
-    """Read every entry, keyed by slug; any malformed file aborts with its location."""
-    store = {}
+def load_store(papers_dir: Path, root: Path, cache_dir: Path | None = None) -> dict[str, StoredEntry]:
+    """Read every entry, keyed by slug; any malformed file aborts with its location.
+
+    With a cache folder, files whose size and mtime are unchanged are not parsed again.
+    """
+    cached = cache.load(cache_dir, "entries") if cache_dir else {}
+    fresh: dict[str, tuple[tuple[int, int], StoredEntry]] = {}
+    store, misses = {}, 0
     for path in safe_files(papers_dir, "*.yaml", root):
-        try:
-            store[path.stem] = read_entry(path)
-        except UnicodeDecodeError as exc:
-            raise ContentError(path, None, f"not UTF-8 text: {exc.reason}") from None
+        stamp = cache.file_stamp(path)
+        hit = cached.get(str(path))
+        if hit is None or hit[0] != stamp:
+            hit, misses = (stamp, _read_checked(path)), misses + 1
+        fresh[str(path)] = hit
+        store[path.stem] = hit[1]
+    if cache_dir and (misses or len(fresh) != len(cached)):
+        cache.save(cache_dir, "entries", fresh)
     return store
+
+
+def _read_checked(path: Path) -> StoredEntry:
+    try:
+        return read_entry(path)
+    except UnicodeDecodeError as exc:
+        raise ContentError(path, None, f"not UTF-8 text: {exc.reason}") from None
 
 
 def render_new(entry: Entry) -> str:
@@ -217,6 +234,8 @@ def entry_text(entry: Entry, previous: StoredEntry | None) -> str:
     if previous is None:
         return render_new(entry)
     text = splice(previous.text, entry)
+    if text == previous.text:
+        return text
     check = {k: v for k, v in load_file_text(text, previous.path).items() if k != "ingest"}
     if check != {k: v for k, v in previous.data.items() if k != "ingest"}:
         raise ContentError(previous.path, None, "could not update the `ingest:` block safely; fix its layout")
