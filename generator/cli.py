@@ -118,9 +118,15 @@ def build(config: Config, strict: bool | None, no_ingest: bool, output: Path | N
     help="A labels YAML (paper title or slug -> list of topic ids); prints precision, "
     "recall and F1 per topic and macro-averaged.",
 )
-@click.option("--margin", default=0.25, show_default=True, help="How close to a threshold counts as borderline.")
+@click.option(
+    "--margin",
+    type=float,
+    default=None,
+    help="How close to a threshold counts as borderline, as a fraction of it "
+    "(default: each topic's `scoring.borderline` in topics.yaml).",
+)
 @click.pass_obj
-def topics(config: Config, labels: Path | None, margin: float) -> None:
+def topics(config: Config, labels: Path | None, margin: float | None) -> None:
     """Show papers per topic and the borderline papers a curator should review."""
     from .topics_report import evaluate_store, topic_summary
 
