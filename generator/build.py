@@ -102,7 +102,9 @@ def write_site(site: Site, dest: Path, progress: Progress, previous: Path | None
     names = copy_static(site.config.static_dir, dest)
     progress("building the search index")
     for rel, data in search_files(site).items():
-        names[rel] = fingerprint(rel, data)
+        # Shards are named by content in search.py and listed in the manifest; the manifest
+        # itself is referenced from every page, so it is fingerprinted here.
+        names[rel] = fingerprint(rel, data) if rel == "search/manifest.js" else rel
         _write(dest, names[rel], data)
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)

@@ -39,6 +39,11 @@ class PartialDate:
         return f"{year}-{self.month:02d}-{self.day:02d}"
 
     @property
+    def html_datetime(self) -> str:
+        """Return the HTML `<time datetime>` form: `YYYY-MM-DD`, or the year-less `MM-DD`."""
+        return self.iso if self.year is not None else f"{self.month:02d}-{self.day:02d}"
+
+    @property
     def label(self) -> str:
         """Return the human form, e.g. `Apr 15, 2023` or `Feb 27`."""
         base = f"{calendar.month_abbr[self.month]} {self.day}"

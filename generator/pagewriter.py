@@ -15,7 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from . import cache
+from .errors import BuildError, ContentError
 from .render import PageSpec, make_environment, pages, render_page, site_globals
 from .site import Site
 
@@ -43,11 +46,27 @@ def _reuse(previous: Path | None, dest: Path, rel: str) -> bool:
     return True
 
 
+class RenderFailure(Exception):
+    """A template failed at render time (plain message, so it crosses process boundaries)."""
+
+
+def compile_templates(env: jinja2.Environment, folder: Path) -> None:
+    """Compile every template up front, so syntax errors name the file and line."""
+    for path in sorted(folder.rglob("*.html")):
+        try:
+            env.get_template(path.relative_to(folder).as_posix())
+        except jinja2.TemplateSyntaxError as exc:
+            raise ContentError(path, exc.lineno, f"template error: {exc.message}") from None
+
+
 def _render_range(start: int, stop: int) -> int:
     """Render a slice of the job's pages (runs in a worker process or in-line)."""
     env = make_environment(_JOB["site"].config.templates_dir)
     for spec in _JOB["specs"][start:stop]:
-        html = render_page(env, spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
+        try:
+            html = render_page(env, spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
+        except jinja2.TemplateError as exc:
+            raise RenderFailure(f"{spec.path} ({spec.template}): {exc}") from None
         path = _JOB["dest"] / spec.path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
@@ -85,9 +104,12 @@ def write_pages(
         if key is None or known.get(spec.path) != key or not _reuse(previous, dest, spec.path):
             todo.append(spec)
     progress(f"rendering {len(todo)} of {len(specs)} pages")
+    compile_templates(make_environment(site.config.templates_dir), site.config.templates_dir)
     _JOB.update(site=site, specs=todo, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
     try:
         _render_all(todo, progress)
+    except RenderFailure as exc:
+        raise BuildError(f"a template failed: {exc}") from None
     finally:
         _JOB.clear()
     cache.save(site.config.cache_dir, "pages", keys)

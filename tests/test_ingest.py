@@ -10,7 +10,7 @@ import pytest
 
 from generator.slug import slugify
 from generator.yamlio import load_file
-from tests.conftest import snapshot
+from conftest import snapshot
 
 MIP = "Magnitude Invariant Parametrizations Improve Hypernetwork Learning"
 LOGAH_PREFIX = "LoGAH: Predicting 774-Million-Parameter"
