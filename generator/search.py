@@ -1,0 +1,679 @@
+"""Build the client-side search payload: sharded lunr indexes plus a compact results store.
+
+Each shard is one self-contained lunr index over a range of documents (newest first). The
+payload is not lunr's own serialization but a compact encoding of it (see `SHARD FORMAT`
+below); `unpack_shard` here and `unpackShard` in `site_src/js/search.js` expand it into the
+exact structure `lunr.Index.load` expects, so lunr.py and lunr.js load identical indexes.
+
+SHARD FORMAT (JSON, key `v` = FORMAT):
+  start, n     global number of the shard's first document, document count; the ref of
+               document i is base36(start + i)
+  N, avg       corpus-wide document count and mean field lengths (so scores from different
+               shards are comparable and merge by score)
+  len          field lengths in terms, document-major: len[i * F + f]
+  terms        the shard's terms, sorted by UTF-16 code units, joined by spaces
+  df           corpus-wide document frequency per term; absent when the shard is the corpus
+  post[f]      flat ints per field: for each term with postings, term delta (from -1), count,
+               then per posting the document delta (from -1), negated when followed by tf > 1
+  pos[f]       flat ints per field with highlight positions (title, abstract): for each
+               posting that keeps positions, posting delta (from -1), count k, then k start
+               offsets (code points, delta-coded); lengths are re-read from the stored text
+  docs         results store: [title, url, year or null, topic numbers, excerpt, date label]
+
+Field-vector weights are not stored: both unpackers recompute lunr's BM25 weight from tf,
+field length, corpus stats and boost with the same float operations, then round like lunr.
+
+FILES: `search/manifest.js` and `search/index-<n>.js`, each a single line
+  (window.SurveySearchData=window.SurveySearchData||{})["manifest" | "s<n>"]="<JSON text>";
+so they load with <script src> from file:// too; `<`, `>`, `&`, U+2028 and U+2029 in the
+string literal are \\u escapes. The manifest is {v, n, fields: [{name, boost}], topics,
+years, shards: [{file, start, n, bytes, hash}]}, shards newest first.
+
+MERGING: with several shards loaded, `search_shards` (and searchShards in JS) rescore each
+result with the union of the shards' query vectors, which gives exactly the score a single
+index over all those documents would give; results are then merged by score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lunr.index import Index
+from lunr.pipeline import Pipeline
+from lunr.query import Query, QueryPresence
+from lunr.query_parser import QueryParser
+from lunr.stemmer import stemmer
+from lunr.stop_word_filter import stop_word_filter
+from lunr.token import Token
+from lunr.token_set import TokenSet
+from lunr.tokenizer import Tokenizer
+
+FORMAT = 1
+LUNR_VERSION = "2.3.9"
+FIELDS = ("title", "abstract", "topics", "tags", "note")
+BOOSTS = {"title": 10, "abstract": 1, "topics": 3, "tags": 3, "note": 2}
+POSITION_FIELDS = ("title", "abstract")
+EXCERPT_CHARS = 200
+MAX_QUERY_CHARS = 256
+MAX_EDIT_DISTANCE = 2
+DEFAULT_SHARD_SIZE = 2000
+K1 = 1.2
+B = 0.75
+TRIMMER_NAME = "surveyTrimmer"
+DATA_GLOBAL = "SurveySearchData"
+
+# Union of Python's str.isspace() and JavaScript's \s, so both sides normalize alike.
+_SPACE_RE = re.compile(
+    "[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_EDIT_RE = re.compile("~([0-9]+)")
+_STARS_RE = re.compile(r"\*{2,}")
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_JS_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+# lunr.py's Tokenizer splits on these; a regex finds the same tokens much faster.
+_TOKEN_RE = re.compile("[^ \t\n\r\f\v\xa0-]+")
+_SEPARATORS = frozenset(" -")
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """One paper as the search sees it; refs are assigned by `build_search_files`."""
+
+    url: str
+    title: str
+    abstract: str = ""
+    topics: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    year: int | None = None
+    date_label: str = ""
+    date_iso: str = ""
+
+
+# ---------------------------------------------------------------- text and pipeline
+
+
+def normalize_text(text: str) -> str:
+    """Return NFC text with lone surrogates replaced and whitespace runs collapsed."""
+    text = _SURROGATE_RE.sub("\ufffd", text)
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
+
+
+def _is_word_char(char: str) -> bool:
+    """Return whether a character is a letter, a number or `_` (JS `[\\p{L}\\p{N}_]`)."""
+    return char == "_" or unicodedata.category(char)[0] in "LN"
+
+
+def trim_word(text: str) -> str:
+    """Strip non-word characters from both ends; keep the text if nothing would remain."""
+    start, end = 0, len(text)
+    while start < end and not _is_word_char(text[start]):
+        start += 1
+    while end > start and not _is_word_char(text[end - 1]):
+        end -= 1
+    return text[start:end] if end > start else text
+
+
+def survey_trimmer(token: Token, i: int | None = None, tokens: list | None = None) -> Token:
+    """Unicode-aware lunr trimmer, registered under the same name in lunr.js."""
+    return token.update(lambda text, metadata: trim_word(text))
+
+
+Pipeline.register_function(survey_trimmer, TRIMMER_NAME)
+
+
+def search_pipeline() -> Pipeline:
+    """Return the query-time pipeline serialized into every shard."""
+    pipeline = Pipeline()
+    pipeline.add(survey_trimmer, stemmer)
+    return pipeline
+
+
+def _index_pipeline() -> Pipeline:
+    pipeline = Pipeline()
+    pipeline.add(survey_trimmer, stop_word_filter, stemmer)
+    return pipeline
+
+
+_PIPELINE = _index_pipeline()
+
+
+@lru_cache(maxsize=200_000)
+def _term_for(raw: str) -> str | None:
+    """Run one lowercased token through the index pipeline (every step is per-token)."""
+    out = _PIPELINE.run([Token(raw, {})])
+    return str(out[0]) if out else None
+
+
+def _lower_offsets(text: str) -> list[int] | None:
+    """Map offsets in `text.lower()` back to `text`, or None when lowercasing keeps lengths."""
+    if len(text.lower()) == len(text):
+        return None
+    mapping: list[int] = []
+    for index, char in enumerate(text):
+        mapping.extend([index] * len(char.lower()))
+    mapping.append(len(text))
+    return mapping
+
+
+def analyze(text: str) -> tuple[int, dict[str, list[int]]]:
+    """Return a field's length in terms and each term's start offsets (code points)."""
+    offsets = _lower_offsets(text)
+    terms: dict[str, list[int]] = defaultdict(list)
+    length = 0
+    for raw, start in lunr_tokens(text):
+        term = _term_for(raw)
+        if term is None:
+            continue
+        terms[term].append(offsets[start] if offsets else start)
+        length += 1
+    return length, dict(terms)
+
+
+def lunr_tokens(text: str) -> list[tuple[str, int]]:
+    """Return (token, start) pairs exactly as lunr.py's Tokenizer would."""
+    return [(m[0], m.start()) for m in _TOKEN_RE.finditer(text.lower())]
+
+
+def token_end(text: str, start: int) -> int:
+    """Return where the token starting at `start` ends (next separator or end of text)."""
+    end = start
+    while end < len(text) and text[end] not in _SEPARATORS:
+        end += 1
+    return end
+
+
+def make_excerpt(abstract: str) -> tuple[str, int]:
+    """Cut the abstract at a space near EXCERPT_CHARS; return it and the kept length."""
+    if len(abstract) <= EXCERPT_CHARS:
+        return abstract, len(abstract)
+    cut = abstract.rfind(" ", 0, EXCERPT_CHARS + 1)
+    cut = cut if cut > 0 else EXCERPT_CHARS
+    return abstract[:cut] + " \u2026", cut
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def base36(number: int) -> str:
+    """Return `number` in base 36, like JavaScript's `number.toString(36)`."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+def _utf16_key(text: str) -> bytes:
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def _js_round(value: float) -> float:
+    """Round to 3 decimals exactly as `roundWeight` in search.js does."""
+    scaled = value * 1000
+    floor = math.floor(scaled)
+    return (floor + 1 if scaled - floor >= 0.5 else floor) / 1000
+
+
+def idf(df: int, total: int) -> float:
+    """Return lunr's inverse document frequency."""
+    return math.log(1 + abs((total - df + 0.5) / (df + 0.5)))
+
+
+def weight(idf_value: float, tf: int, length: int, avg: float, boost: int) -> float:
+    """Return lunr's field-vector weight for one term in one field of one document."""
+    score = idf_value * ((K1 + 1) * tf) / (K1 * (1 - B + B * (length / avg)) + tf)
+    return _js_round(score * boost)
+
+
+def delta_encode(values: Iterable[int], previous: int = -1) -> list[int]:
+    """Return successive differences, starting from `previous`."""
+    out = []
+    for value in values:
+        out.append(value - previous)
+        previous = value
+    return out
+
+
+def js_key_order(keys: Sequence[str]) -> list[str]:
+    """Order keys as a JavaScript object inserted in this order enumerates them."""
+
+    def is_index(key: str) -> bool:
+        return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0")
+
+    numeric = sorted((k for k in keys if is_index(k) and int(k) < 2**32 - 1), key=int)
+    seen = set(numeric)
+    return numeric + [k for k in keys if k not in seen]
+
+
+def js_string_literal(text: str) -> str:
+    """Return a JS string literal that cannot end a script element or break a line."""
+    literal = json.dumps(text, ensure_ascii=False)
+    return literal.translate(_JS_UNSAFE)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _script(key: str, value: Any) -> bytes:
+    """Return a payload script that stores a JSON string under window.SurveySearchData."""
+    target = f"(window.{DATA_GLOBAL}=window.{DATA_GLOBAL}||{{}})"
+    body = f"{target}[{json.dumps(key)}]={js_string_literal(_dumps(value))};\n"
+    return body.encode("utf-8")
+
+
+# ---------------------------------------------------------------- building
+
+
+def check_url(url: str) -> None:
+    """Reject urls that are not relative paths inside the site."""
+    if not url or _SCHEME_RE.match(url) or url.startswith(("/", "\\")) or "\n" in url:
+        raise ValueError(f"search result url must be a relative path: {url!r}")
+
+
+@dataclass(frozen=True)
+class _Analyzed:
+    """A document prepared for indexing: display text plus per-field terms."""
+
+    doc: SearchDoc
+    title: str
+    excerpt: str
+    excerpt_end: int
+    lengths: tuple[int, ...]
+    fields: tuple[dict[str, list[int]], ...]
+
+
+def order_docs(docs: Iterable[SearchDoc]) -> list[SearchDoc]:
+    """Sort newest first (year, then ISO date), ties by url; refs follow this order."""
+    by_url = sorted(docs, key=lambda d: (d.url, d.title, d.abstract))
+    return sorted(by_url, key=lambda d: (d.year or 0, d.date_iso), reverse=True)
+
+
+def _field_texts(doc: SearchDoc) -> dict[str, str]:
+    return {
+        "title": normalize_text(doc.title),
+        "abstract": normalize_text(doc.abstract),
+        "topics": normalize_text(" ; ".join(doc.topics)),
+        "tags": normalize_text(" ; ".join(doc.tags)),
+        "note": normalize_text(doc.note),
+    }
+
+
+def _analyze_doc(doc: SearchDoc) -> _Analyzed:
+    texts = _field_texts(doc)
+    results = [analyze(texts[name]) for name in FIELDS]
+    excerpt, excerpt_end = make_excerpt(texts["abstract"])
+    return _Analyzed(
+        doc=doc,
+        title=texts["title"],
+        excerpt=excerpt,
+        excerpt_end=excerpt_end,
+        lengths=tuple(length for length, _ in results),
+        fields=tuple(terms for _, terms in results),
+    )
+
+
+def _kept_positions(item: _Analyzed, field: str, starts: list[int]) -> list[int]:
+    """Return the starts worth shipping: all in the title, those inside the excerpt."""
+    if field == "title":
+        return starts
+    if field != "abstract":
+        return []
+    return [s for s in starts if token_end(item.excerpt, s) <= item.excerpt_end]
+
+
+def _document_frequencies(items: Sequence[_Analyzed]) -> dict[str, int]:
+    """Count lunr's df: documents containing the term, summed over fields."""
+    df: dict[str, int] = defaultdict(int)
+    for item in items:
+        for terms in item.fields:
+            for term in terms:
+                df[term] += 1
+    return df
+
+
+def _invert(items: Sequence[_Analyzed]) -> dict[str, list[int]]:
+    """Return term -> shard-local numbers of the documents containing it (any field)."""
+    docs: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        for term in set().union(*item.fields):
+            docs[term].append(i)
+    return docs
+
+
+def _encode_docs(items: Sequence[_Analyzed], docs: list[int], f: int, term: str) -> list[int]:
+    """Return one term's postings in field f: document deltas, negated when tf > 1."""
+    out, last = [], -1
+    for i in docs:
+        tf = len(items[i].fields[f][term])
+        out += [i - last] if tf == 1 else [last - i, tf]
+        last = i
+    return out
+
+
+def _encode_field(
+    items: Sequence[_Analyzed], terms: list[str], holders: dict[str, list[int]], f: int
+) -> tuple[list[int], list[int]]:
+    """Return the posting and position streams of field number f."""
+    post: list[int] = []
+    pos: list[int] = []
+    last_term, entry, last_entry = -1, 0, -1
+    for t, term in enumerate(terms):
+        docs = [i for i in holders[term] if term in items[i].fields[f]]
+        if docs:
+            post += [t - last_term, len(docs), *_encode_docs(items, docs, f, term)]
+            last_term = t
+        for i in docs:
+            kept = _kept_positions(items[i], FIELDS[f], items[i].fields[f][term])
+            if kept:
+                pos += [entry - last_entry, len(kept), *delta_encode(kept, 0)]
+                last_entry = entry
+            entry += 1
+    return post, pos
+
+
+def _store_row(item: _Analyzed, topic_ids: dict[str, int]) -> list[Any]:
+    topics = sorted({topic_ids[t] for t in map(normalize_text, item.doc.topics) if t})
+    return [item.title, item.doc.url, item.doc.year, topics, item.excerpt, item.doc.date_label]
+
+
+def _shard_payload(
+    items: Sequence[_Analyzed], start: int, stats: dict[str, Any], topic_ids: dict[str, int]
+) -> dict[str, Any]:
+    """Return the compact JSON value of one shard."""
+    holders = _invert(items)
+    terms = sorted(holders, key=_utf16_key)
+    streams = [_encode_field(items, terms, holders, f) for f in range(len(FIELDS))]
+    payload: dict[str, Any] = {
+        "v": FORMAT,
+        "start": start,
+        "n": len(items),
+        "N": stats["N"],
+        "avg": stats["avg"],
+        "len": [length for item in items for length in item.lengths],
+        "terms": " ".join(terms),
+        "post": [post for post, _ in streams],
+        "pos": [pos for _, pos in streams],
+        "docs": [_store_row(item, topic_ids) for item in items],
+    }
+    if len(items) != stats["N"]:
+        payload["df"] = [stats["df"][term] for term in terms]
+    return payload
+
+
+def _corpus_stats(items: Sequence[_Analyzed]) -> dict[str, Any]:
+    total = len(items)
+    sums = [sum(item.lengths[f] for item in items) for f in range(len(FIELDS))]
+    return {
+        "N": total,
+        "avg": [s / total if total else 0 for s in sums],
+        "df": _document_frequencies(items),
+    }
+
+
+def _topic_list(docs: Sequence[SearchDoc]) -> list[str]:
+    topics = {normalize_text(t) for doc in docs for t in doc.topics} - {""}
+    return sorted(topics, key=lambda t: (t.casefold(), t))
+
+
+def _manifest(docs: Sequence[SearchDoc], topics: list[str], shards: list[dict]) -> dict:
+    years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
+    fields = [{"name": name, "boost": BOOSTS[name]} for name in FIELDS]
+    return dict(v=FORMAT, n=len(docs), fields=fields, topics=topics, years=years, shards=shards)
+
+
+def build_search_files(
+    docs: Sequence[SearchDoc], *, shard_size: int = DEFAULT_SHARD_SIZE
+) -> dict[str, bytes]:
+    """Return the search payload files keyed by path relative to the site root."""
+    if shard_size < 1:
+        raise ValueError("shard_size must be at least 1")
+    for doc in docs:
+        check_url(doc.url)
+    ordered = order_docs(docs)
+    items = [_analyze_doc(doc) for doc in ordered]
+    stats = _corpus_stats(items)
+    topics = _topic_list(ordered)
+    topic_ids = {topic: i for i, topic in enumerate(topics)}
+    files: dict[str, bytes] = {}
+    shards = []
+    for number, start in enumerate(range(0, len(items), shard_size)):
+        payload = _shard_payload(items[start : start + shard_size], start, stats, topic_ids)
+        data = _script(f"s{number}", payload)
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        name = f"index-{number}.{digest[:10]}.js"  # content-named: cacheable forever
+        files[f"search/{name}"] = data
+        shards.append(dict(file=name, start=start, n=payload["n"], bytes=len(data), hash=digest))
+    files["search/manifest.js"] = _script("manifest", _manifest(ordered, topics, shards))
+    return files
+
+
+# ---------------------------------------------------------------- loading (mirrors search.js)
+
+
+def shard_paths(files: dict[str, bytes]) -> list[str]:
+    """Return the payload's shard file paths in shard order, as the manifest lists them."""
+    manifest = read_script(files["search/manifest.js"])
+    return [f"search/{shard['file']}" for shard in manifest["shards"]]
+
+
+def read_script(data: bytes) -> Any:
+    """Return the JSON value stored by one payload script."""
+    text = data.decode("utf-8")
+    literal = text[text.index("]=") + 2 : text.rindex(";")]
+    return json.loads(json.loads(literal))
+
+
+def _decode_positions(stream: list[int]) -> dict[int, list[int]]:
+    """Return posting number -> start offsets from one position stream."""
+    out: dict[int, list[int]] = {}
+    at, entry = 0, -1
+    while at < len(stream):
+        entry += stream[at]
+        count = stream[at + 1]
+        starts, previous = [], 0
+        for delta in stream[at + 2 : at + 2 + count]:
+            previous += delta
+            starts.append(previous)
+        out[entry] = starts
+        at += 2 + count
+    return out
+
+
+def _decode_postings(stream: list[int]) -> list[tuple[int, int, int]]:
+    """Return (term number, document number, tf) triples from one posting stream."""
+    out = []
+    at, term = 0, -1
+    while at < len(stream):
+        term += stream[at]
+        count, at, doc = stream[at + 1], at + 2, -1
+        for _ in range(count):
+            delta, tf = stream[at], 1
+            if delta < 0:
+                delta, tf = -delta, stream[at + 1]
+                at += 1
+            doc += delta
+            out.append((term, doc, tf))
+            at += 1
+    return out
+
+
+def _metadata(text: str, starts: list[int] | None) -> dict[str, Any]:
+    if not starts:
+        return {}
+    return {"position": [[s, token_end(text, s) - s] for s in starts]}
+
+
+def unpack_shard(shard: dict[str, Any], fields: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Expand a compact shard into lunr's serialized index (as `lunr.Index.load` takes it)."""
+    names = [field["name"] for field in fields]
+    terms = shard["terms"].split(" ") if shard["terms"] else []
+    refs = [base36(shard["start"] + i) for i in range(shard["n"])]
+    decoded = [_decode_postings(stream) for stream in shard["post"]]
+    df = shard.get("df") or _local_df(decoded, len(terms))
+    idfs = [idf(count, shard["N"]) for count in df]
+    postings = [{"_index": t, **{name: {} for name in names}} for t in range(len(terms))]
+    vectors: list[list[list[float]]] = [[[] for _ in names] for _ in refs]
+    for f, field in enumerate(fields):
+        positions = _decode_positions(shard["pos"][f])
+        text_at = {"title": 0, "abstract": 4}.get(field["name"])
+        for entry, (t, i, tf) in enumerate(decoded[f]):
+            text = shard["docs"][i][text_at] if text_at is not None else ""
+            postings[t][field["name"]][refs[i]] = _metadata(text, positions.get(entry))
+            length = shard["len"][i * len(names) + f]
+            w = weight(idfs[t], tf, length, shard["avg"][f], field["boost"])
+            vectors[i][f] += [t, w]
+    return _lunr_json(names, refs, terms, postings, vectors)
+
+
+def _local_df(decoded: list[list[tuple[int, int, int]]], count: int) -> list[int]:
+    df = [0] * count
+    for stream in decoded:
+        for t, _, _ in stream:
+            df[t] += 1
+    return df
+
+
+def _lunr_json(
+    names: list[str],
+    refs: list[str],
+    terms: list[str],
+    postings: list[dict[str, Any]],
+    vectors: list[list[list[float]]],
+) -> dict[str, Any]:
+    for posting in postings:  # enumerate like a JS object would, for equal tie order
+        for name in names:
+            posting[name] = {ref: posting[name][ref] for ref in js_key_order(list(posting[name]))}
+    order = sorted(range(len(terms)), key=terms.__getitem__)  # Python's TokenSet wants this
+    return {
+        "version": LUNR_VERSION,
+        "fields": names,
+        "fieldVectors": [
+            [f"{name}/{ref}", vectors[i][f]]
+            for i, ref in enumerate(refs)
+            for f, name in enumerate(names)
+        ],
+        "invertedIndex": [[terms[t], postings[t]] for t in order],
+        "pipeline": search_pipeline().serialize(),
+    }
+
+
+@dataclass(frozen=True)
+class LoadedShard:
+    """A shard loaded into lunr.py, with its results store."""
+
+    index: Index
+    docs: list[list[Any]]
+    start: int
+
+
+def load_payload(files: dict[str, bytes]) -> tuple[dict[str, Any], list[LoadedShard]]:
+    """Load the manifest and every shard of a payload into lunr.py."""
+    manifest = read_script(files["search/manifest.js"])
+    shards = []
+    for entry in manifest["shards"]:
+        shard = read_script(files[f"search/{entry['file']}"])
+        index = Index.load(unpack_shard(shard, manifest["fields"]))
+        shards.append(LoadedShard(index=index, docs=shard["docs"], start=shard["start"]))
+    return manifest, shards
+
+
+def prepare_query(query: str) -> str:
+    """Normalize a query and defuse what would make lunr slow (length, edit distance)."""
+    text = _STARS_RE.sub("*", normalize_text(query)[:MAX_QUERY_CHARS])
+    return _EDIT_RE.sub(lambda m: f"~{min(int(m[1]), MAX_EDIT_DISTANCE)}", text)
+
+
+def _make_query(index: Index, text: str, plain: bool) -> Query:
+    """Parse `text` as lunr syntax, or (plain) add each token as a bare term."""
+    query = index.create_query()
+    if not plain:
+        return QueryParser(text, query).parse()
+    for token in Tokenizer(text):
+        query.term(str(token))
+    return query
+
+
+def _query_weights(index: Index, query: Query) -> list[dict[str, float]]:
+    """Return lunr's per-field query vectors for this index, keyed by term."""
+    weights: list[dict[str, float]] = [{} for _ in index.fields]
+    for clause in query.clauses:
+        if clause.presence == QueryPresence.PROHIBITED:
+            continue
+        terms = index.pipeline.run_string(clause.term) if clause.use_pipeline else [clause.term]
+        for term in terms:
+            clause.term = term
+            for expanded in index.token_set.intersect(TokenSet.from_clause(clause)).to_list():
+                for f, field in enumerate(index.fields):
+                    if field in clause.fields:
+                        weights[f][expanded] = weights[f].get(expanded, 0) + clause.boost
+    return weights
+
+
+def _field_dot(index: Index, ref: str, field: str, weights: dict[str, float]) -> float:
+    """Return the dot product of a query vector with one document field's vector."""
+    wanted = {index.inverted_index[term]["_index"]: boost for term, boost in weights.items()}
+    elements = index.field_vectors[f"{field}/{ref}"].elements
+    dot = 0.0
+    for at in range(0, len(elements), 2):
+        if elements[at] in wanted:
+            dot += wanted[elements[at]] * elements[at + 1]
+    return dot
+
+
+def _rescore(shards: Sequence[LoadedShard], text: str, plain: bool, found: list[list]) -> None:
+    """Give results of several shards the score one index over all of them would give."""
+    per_shard = [_query_weights(s.index, _make_query(s.index, text, plain)) for s in shards]
+    union: list[dict[str, float]] = [{} for _ in per_shard[0]] if per_shard else []
+    for weights in per_shard:
+        for f, field_weights in enumerate(weights):
+            union[f].update(field_weights)
+    norms = [math.sqrt(sum(field[t] * field[t] for t in sorted(field))) for field in union]
+    for shard, weights, results in zip(shards, per_shard, found, strict=True):
+        for result in results:
+            score = 0.0
+            for f, field in enumerate(shard.index.fields):
+                if norms[f]:
+                    dot = _field_dot(shard.index, result["ref"], field, weights[f])
+                    score += dot / norms[f]
+            result["score"] = score
+
+
+def _run(shards: Sequence[LoadedShard], text: str, plain: bool) -> list[list[dict]]:
+    return [s.index.query(_make_query(s.index, text, plain)) for s in shards]
+
+
+def search_shards(shards: Sequence[LoadedShard], query: str) -> list[dict[str, Any]]:
+    """Return merged lunr results, best first; fall back to plain terms on bad syntax."""
+    text = prepare_query(query)
+    plain = False
+    if not text:
+        return []
+    try:
+        found = _run(shards, text, plain)
+    except Exception:  # lunr raises QueryParseError and, for some inputs, KeyError
+        plain = True
+        found = _run(shards, text, plain) if Tokenizer(text) else []
+    if len(shards) > 1 and found:
+        _rescore(shards, text, plain, found)
+    merged = [result for results in found for result in results]
+    return sorted(merged, key=lambda result: result["score"], reverse=True)
+
+
+def search_python(files: dict[str, bytes], query: str, limit: int = 10) -> list[str]:
+    """Load the payload in lunr.py and return the refs of the top `limit` results."""
+    _, shards = load_payload(files)
+    return [result["ref"] for result in search_shards(shards, query)[:limit]]
