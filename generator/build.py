@@ -102,10 +102,11 @@ def write_site(site: Site, dest: Path, progress: Progress, previous: Path | None
     names = copy_static(site.config.static_dir, dest)
     progress("building the search index")
     for rel, data in search_files(site).items():
-        # Shards are named by content in search.py and listed in the manifest; the manifest
-        # itself is referenced from every page, so it is fingerprinted here.
-        names[rel] = fingerprint(rel, data) if rel == "search/manifest.js" else rel
-        _write(dest, names[rel], data)
+        # Shards are named by content in search.py and listed in the small manifest. The
+        # manifest keeps a stable name (and short caching): were it fingerprinted, every
+        # page would change whenever any paper did, and no page could be reused.
+        names[rel] = rel
+        _write(dest, rel, data)
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)
     report = BuildReport(output=dest)

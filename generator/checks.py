@@ -33,13 +33,17 @@ def broken_links(site_dir: Path, skip: frozenset[str] = frozenset({"404.html"}))
         if rel.endswith(".html")
     }
     problems = []
+    seen: dict[tuple[str, str], str | None] = {}  # pages in one folder share most links
     for rel, (refs, _ids) in scanned.items():
         if rel in skip:
             continue
+        folder = posixpath.dirname(rel)
         for ref in refs:
-            problem = check_ref(rel, ref, files, scanned)
-            if problem:
-                problems.append(f"{rel}: {problem}")
+            key = (folder, ref) if "#" not in ref and ref else (rel, ref)
+            if key not in seen:
+                seen[key] = check_ref(rel, ref, files, scanned)
+            if seen[key]:
+                problems.append(f"{rel}: {seen[key]}")
     return problems
 
 

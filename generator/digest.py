@@ -116,6 +116,8 @@ def _detect_layout(body: list[_Line]) -> str:
 def extract_links(abstract: str) -> tuple[Link, ...]:
     """Find URLs in an abstract, strip trailing punctuation and classify them."""
     links: list[Link] = []
+    if "http" not in abstract and ".com/" not in abstract:
+        return ()
     for match in _URL_RE.finditer(abstract):
         url = _trim_url(match.group(0))
         if not url.startswith("http"):
@@ -239,7 +241,8 @@ def parse_text(
         if _is_meta(line.text):
             builder.meta(line)
             continue
-        following = next((n for n in content[index + 1 :] if not _is_meta(n.text)), None)
+        ahead = (content[j] for j in range(index + 1, len(content)))  # no copy: stays linear
+        following = next((n for n in ahead if not _is_meta(n.text)), None)
         builder.text(line, following)
     records = builder.close()
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -7,6 +7,8 @@ when the whole ingest has succeeded, each atomically, and only when their text c
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
@@ -17,11 +19,11 @@ from . import cache
 from .config import Config
 from .digest import extract_links, parse_digest
 from .errors import ContentError, SurveyError
-from .fsutil import atomic_write, content_lock, inside, safe_files
+from .fsutil import atomic_write, atomic_write_many, content_lock, inside, safe_files
 from .ledger import LedgerItem, load_ledger, record, save_ledger, today
 from .models import Digest, Entry, Observation, Record, Variant
 from .slug import slugify, title_key
-from .store import StoredEntry, entry_text, load_store, write_entry
+from .store import StoredEntry, entry_text, load_store
 from .topics import Topic, classify, load_topics
 
 Progress = Callable[[str], None]
@@ -122,7 +124,7 @@ class _Merger:
             return self._create(rec, key)
         entry = self.entries[slug]
         variants = entry.variants
-        if _clearly_different(rec.abstract, entry.abstract) and all(
+        if rec.abstract != entry.abstract and _clearly_different(rec.abstract, entry.abstract) and all(
             _clearly_different(rec.abstract, v.abstract) for v in variants
         ):
             variants = (*variants, Variant(rec.abstract, f"{rec.digest}#{rec.position}"))
@@ -146,15 +148,32 @@ class _Merger:
         return slug
 
 
+_TOPICS: list[Topic] = []
+
+
+def _classify_one(paper: tuple[str, str]) -> tuple:
+    return classify(paper[0], paper[1], _TOPICS)
+
+
+def _classify_many(papers: list[tuple[str, str]], topics: Sequence[Topic]) -> list[tuple]:
+    """Classify papers, on every core when there are many (pure function, so order is kept)."""
+    _TOPICS[:] = topics
+    jobs = os.cpu_count() or 1
+    if len(papers) < 500 or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_classify_one(p) for p in papers]
+    with multiprocessing.get_context("fork").Pool(min(jobs, 4)) as pool:
+        return pool.map(_classify_one, papers, chunksize=64)
+
+
 def _classify_all(entries: dict[str, Entry], topics: Sequence[Topic], cache_dir: Path) -> dict[str, Entry]:
     """Assign topics to every entry, reusing scores for unchanged text and topic rules."""
     known = cache.load(cache_dir, "topics")
     rules = cache.content_key(topics)
-    fresh, out = {}, {}
-    for slug, entry in entries.items():
-        key = cache.content_key(rules, entry.title, entry.abstract)
-        fresh[key] = known[key] if key in known else classify(entry.title, entry.abstract, topics)
-        out[slug] = _derive(replace(entry, topics=fresh[key]))
+    keys = {slug: cache.content_key(rules, e.title, e.abstract) for slug, e in entries.items()}
+    todo = {keys[slug]: (e.title, e.abstract) for slug, e in entries.items() if keys[slug] not in known}
+    fresh = {key: known[key] for key in keys.values() if key in known}
+    fresh.update(zip(todo, _classify_many(list(todo.values()), topics), strict=True))
+    out = {slug: _derive(replace(e, topics=fresh[keys[slug]])) for slug, e in entries.items()}
     if fresh.keys() != known.keys():
         cache.save(cache_dir, "topics", fresh)
     return out
@@ -219,9 +238,9 @@ def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date |
     changed = {slug for slug, text in texts.items() if slug not in store or store[slug].text != text}
     report = _report(digests, slugs_by_digest, merger.created_by, changed)
     report.entries = len(entries)
-    for slug in sorted(changed):
-        write_entry(entries[slug].path or config.papers_dir / f"{slug}.yaml", texts[slug])
-        report.written.append(config.papers_dir / f"{slug}.yaml")
+    writes = [(config.papers_dir / f"{slug}.yaml", texts[slug]) for slug in sorted(changed)]
+    atomic_write_many(writes)
+    report.written.extend(path for path, _ in writes)
     for digest in digests:
         ledger = record(ledger, _ledger_item(digest, digest_date, ledger))
     if save_ledger(config.ledger_file, ledger):

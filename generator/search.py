@@ -39,6 +39,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
+import os
 import re
 import unicodedata
 from collections import defaultdict
@@ -435,23 +437,55 @@ def _manifest(docs: Sequence[SearchDoc], topics: list[str], shards: list[dict]) 
     return dict(v=FORMAT, n=len(docs), fields=fields, topics=topics, years=years, shards=shards)
 
 
+_JOB: dict[str, Any] = {}
+
+
+def _encode_shard(number: int, start: int) -> tuple[int, dict]:
+    """Encode one shard (in a worker process or in-line); shards only share corpus stats."""
+    items, size = _JOB["items"], _JOB["size"]
+    payload = _shard_payload(items[start : start + size], start, _JOB["stats"], _JOB["topic_ids"])
+    return payload["n"], payload
+
+
+def _encode_shards(starts: list[tuple[int, int]]) -> list[tuple[int, dict]]:
+    jobs = min(os.cpu_count() or 1, 4)
+    if len(starts) < 2 or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_encode_shard(n, s) for n, s in starts]
+    with multiprocessing.get_context("fork").Pool(min(jobs, len(starts))) as pool:
+        return pool.starmap(_encode_shard, starts, chunksize=1)
+
+
 def build_search_files(
-    docs: Sequence[SearchDoc], *, shard_size: int = DEFAULT_SHARD_SIZE
+    docs: Sequence[SearchDoc],
+    *,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    analyzed: dict[SearchDoc, Any] | None = None,
 ) -> dict[str, bytes]:
-    """Return the search payload files keyed by path relative to the site root."""
+    """Return the search payload files keyed by path relative to the site root.
+
+    `analyzed` is an optional memo of per-document analysis (tokens, stems, positions),
+    kept by the caller between builds: it is read and filled in, never trusted beyond
+    its key, which is the whole document.
+    """
     if shard_size < 1:
         raise ValueError("shard_size must be at least 1")
     for doc in docs:
         check_url(doc.url)
     ordered = order_docs(docs)
-    items = [_analyze_doc(doc) for doc in ordered]
+    memo = analyzed if analyzed is not None else {}
+    items = [memo[doc] if doc in memo else memo.setdefault(doc, _analyze_doc(doc)) for doc in ordered]
     stats = _corpus_stats(items)
     topics = _topic_list(ordered)
     topic_ids = {topic: i for i, topic in enumerate(topics)}
     files: dict[str, bytes] = {}
     shards = []
-    for number, start in enumerate(range(0, len(items), shard_size)):
-        payload = _shard_payload(items[start : start + shard_size], start, stats, topic_ids)
+    starts = list(enumerate(range(0, len(items), shard_size)))
+    _JOB.update(items=items, size=shard_size, stats=stats, topic_ids=topic_ids)
+    try:
+        encoded = _encode_shards(starts)
+    finally:
+        _JOB.clear()
+    for (number, start), (_, payload) in zip(starts, encoded, strict=True):
         data = _script(f"s{number}", payload)
         digest = hashlib.sha256(data).hexdigest()[:12]
         name = f"index-{number}.{digest[:10]}.js"  # content-named: cacheable forever

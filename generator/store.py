@@ -81,8 +81,8 @@ def _observation_data(obs: Observation) -> dict:
     }
 
 
-def _line_of(text: str, key: str) -> int | None:
-    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*:", text, re.MULTILINE)
+def _line_of(text: str, key: str, start: int = 0) -> int | None:
+    match = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*:", re.MULTILINE).search(text, start)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
@@ -91,10 +91,11 @@ class _Validator:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.text = path, text
+        self.start = 0  # where the block being checked begins, so `title` finds the right one
 
     def fail(self, key: str, message: str) -> None:
         """Raise a ContentError pointing at the line that holds `key`."""
-        raise ContentError(self.path, _line_of(self.text, key), message)
+        raise ContentError(self.path, _line_of(self.text, key, self.start), message)
 
     def mapping(self, value: Any, key: str) -> dict:
         """Require a mapping."""
@@ -151,6 +152,8 @@ class _Validator:
         if raw is None:
             return Curated()
         raw = self.mapping(raw, "curated")
+        head = re.search(r"^curated[ \t]*:", self.text, re.MULTILINE)
+        self.start = head.start() if head else 0
         hidden = raw.get("hidden", False)
         if not isinstance(hidden, bool):
             self.fail("hidden", f"`hidden` must be true or false, found {hidden!r}")
@@ -233,6 +236,8 @@ def entry_text(entry: Entry, previous: StoredEntry | None) -> str:
     """Return the file text for an entry, preserving everything person-owned."""
     if previous is None:
         return render_new(entry)
+    if previous.data.get("ingest") == ingest_block(entry):
+        return previous.text  # same data: keep the file as it is, whatever its formatting
     text = splice(previous.text, entry)
     if text == previous.text:
         return text

@@ -362,9 +362,20 @@ def clear_cache() -> None:
         cached.cache_clear()
 
 
+@lru_cache(maxsize=256)
+def _any_evidence(topic: Topic) -> re.Pattern[str] | None:
+    """Return one regex matching wherever any evidence rule could, to skip hopeless papers."""
+    if not topic.evidence:
+        return None
+    return re.compile("|".join(f"(?:{rule.pattern})" for rule in topic.evidence), re.IGNORECASE)
+
+
 @lru_cache(maxsize=16384)
 def _score(title: str, abstract: str, topic: Topic) -> TopicMatch:
     clean_title = _clean(title)
+    screen = _any_evidence(topic)
+    if screen is None or not (screen.search(clean_title) or screen.search(_prepare(abstract)[0])):
+        return TopicMatch(topic.id, 0.0, ())  # no evidence at all: against-rules cannot matter
     hits = [
         hit
         for rules, sign in ((topic.evidence, 1), (topic.against, -1))

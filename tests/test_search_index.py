@@ -311,3 +311,16 @@ def test_payload_fits_the_size_budget() -> None:
     print(f"search payload: {per_raw:.0f} B/paper raw, {per_zip:.0f} B/paper gzipped")
     assert per_raw <= 2500
     assert per_zip <= 700
+
+
+def test_parallel_shard_encoding_and_analysis_memo_change_no_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = [
+        search.SearchDoc(f"papers/p{i}.html", f"Paper {i} on pruning", f"Abstract {i} about sparse nets.", year=2000 + i % 7)
+        for i in range(120)
+    ]
+    parallel = search.build_search_files(docs, shard_size=25)
+    memo: dict = {}
+    search.build_search_files(docs, shard_size=25, analyzed=memo)
+    assert len(memo) == len(docs)
+    monkeypatch.setattr(search.os, "cpu_count", lambda: 1)
+    assert search.build_search_files(docs, shard_size=25, analyzed=memo) == parallel
