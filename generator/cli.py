@@ -59,7 +59,9 @@ def main(ctx: click.Context, root: Path) -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @click.pass_obj
-def ingest(config: Config, paths: tuple[Path, ...], digest_date: dt.date | None, quiet: bool) -> None:
+def ingest(
+    config: Config, paths: tuple[Path, ...], digest_date: dt.date | None, quiet: bool
+) -> None:
     """Parse digests into one YAML entry per paper in content/papers/.
 
     PATHS default to every digest in content/digests/; files elsewhere are copied in
@@ -83,7 +85,9 @@ def _strict_default() -> bool:
     help="Fail (exit 1) after reporting every warning: broken links, invalid entries, "
     "unknown curated topics. On by default when the CI environment variable is set.",
 )
-@click.option("--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests.")
+@click.option(
+    "--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests."
+)
 @click.option(
     "-o",
     "--output",
@@ -92,7 +96,9 @@ def _strict_default() -> bool:
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 @click.pass_obj
-def build(config: Config, strict: bool | None, no_ingest: bool, output: Path | None, quiet: bool) -> None:
+def build(
+    config: Config, strict: bool | None, no_ingest: bool, output: Path | None, quiet: bool
+) -> None:
     """Ingest new digests, then build the whole static site.
 
     The site is modelled completely before anything is written, written to a temporary
@@ -103,7 +109,10 @@ def build(config: Config, strict: bool | None, no_ingest: bool, output: Path | N
 
     strict = _strict_default() if strict is None else strict
     report = run_build(
-        config.with_output(output), strict=strict, run_ingest=not no_ingest, progress=_progress(quiet)
+        config.with_output(output),
+        strict=strict,
+        run_ingest=not no_ingest,
+        progress=_progress(quiet),
     )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -133,6 +142,85 @@ def topics(config: Config, labels: Path | None, margin: float | None) -> None:
     lines = evaluate_store(config, labels) if labels else topic_summary(config, margin)
     for line in lines:
         click.echo(line)
+
+
+@main.command()
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Fail on any build warning, as `survey build` does (default: on when CI is set).",
+)
+@click.option(
+    "--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests."
+)
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the zip (default: dist/survey-site.zip in the project).",
+)
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the unzipped site to this folder (replaced if it holds an earlier export).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+@click.pass_obj
+def export(
+    config: Config,
+    strict: bool | None,
+    no_ingest: bool,
+    zip_path: Path | None,
+    folder: Path | None,
+    quiet: bool,
+) -> None:
+    """Build the site and pack it into one zip that works opened from disk, with no server.
+
+    Unzip it anywhere and open index.html: pages, charts, feeds and search all work offline.
+    The zip is reproducible (sorted entries, fixed timestamps from SOURCE_DATE_EPOCH).
+    """
+    from .export import export as run_export
+
+    strict = _strict_default() if strict is None else strict
+    zip_path = zip_path or config.root / "dist" / "survey-site.zip"
+    report = run_export(
+        config, zip_path, folder, strict=strict, run_ingest=not no_ingest, progress=_progress(quiet)
+    )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    where = f" and {report.folder}/" if report.folder else ""
+    click.echo(f"exported {report.files} files ({report.size:,} bytes) to {report.zip_path}{where}")
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one (printed).",
+)
+@click.option(
+    "--strict/--no-strict", default=False, help="Treat build warnings as errors while previewing."
+)
+@click.option("--no-ingest", is_flag=True, help="Do not ingest digests on each rebuild.")
+@click.pass_obj
+def serve(config: Config, port: int, strict: bool, no_ingest: bool) -> None:
+    """Preview the site on http://127.0.0.1:PORT/ and rebuild it on every edit.
+
+    Watches content/, templates/ and site_src/; open pages reload after each rebuild. A
+    broken edit prints the error here and the last good build stays online. Ctrl-C stops.
+    """
+    from .serve import serve as run_serve
+
+    run_serve(
+        config,
+        port=port,
+        strict=strict,
+        run_ingest=not no_ingest,
+        say=lambda message: click.echo(message, err=True),
+        announce=click.echo,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
