@@ -87,13 +87,17 @@ def asset_lookup(names: dict[str, str]) -> Callable[[str], str]:
 
     def asset(name: str) -> str:
         if name not in names:
-            raise SurveyError(f"template asks for asset {name!r}, which is not in site_src/ or search/")
+            raise SurveyError(
+                f"template asks for asset {name!r}, which is not in site_src/ or search/"
+            )
         return names[name]
 
     return asset
 
 
-def write_site(site: Site, dest: Path, progress: Progress, previous: Path | None = None) -> BuildReport:
+def write_site(
+    site: Site, dest: Path, progress: Progress, previous: Path | None = None
+) -> BuildReport:
     """Write every file of the site into an empty folder."""
     from .feeds_site import feed_files
     from .pagewriter import write_pages
@@ -151,7 +155,11 @@ def _up_to_date(config: Config, stamp: str) -> bool:
 
 
 def build(
-    config: Config, *, strict: bool = False, run_ingest: bool = True, progress: Progress = lambda _m: None
+    config: Config,
+    *,
+    strict: bool = False,
+    run_ingest: bool = True,
+    progress: Progress = lambda _m: None,
 ) -> BuildReport:
     """Ingest new digests, model the whole site, then write it atomically to the output folder."""
     if _up_to_date(config, _input_stamp(config, strict)):
@@ -167,7 +175,11 @@ def build(
         cache.save(
             config.cache_dir,
             "build",
-            {"stamp": stamp, "output": str(report.output), "output_stamp": cache.tree_stamp([report.output])},
+            {
+                "stamp": stamp,
+                "output": str(report.output),
+                "output_stamp": cache.tree_stamp([report.output]),
+            },
         )
         return report
 

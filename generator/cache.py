@@ -37,7 +37,15 @@ def load(cache_dir: Path, name: str) -> dict:
     try:
         with path.open("rb") as handle:
             stamp, value = pickle.load(handle)  # noqa: S301 - our own private cache file
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ImportError,
+    ):
         return {}
     return value if stamp == CODE_STAMP and isinstance(value, dict) else {}
 

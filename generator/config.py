@@ -67,7 +67,15 @@ class Config:
         return self if output is None else replace(self, output_dir=output.resolve())
 
 
-_KEYS = {"title", "description", "site_url", "base_path", "newest_count", "related_count", "feed_size"}
+_KEYS = {
+    "title",
+    "description",
+    "site_url",
+    "base_path",
+    "newest_count",
+    "related_count",
+    "feed_size",
+}
 
 
 def load_config(root: Path | None = None) -> Config:

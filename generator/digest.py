@@ -28,11 +28,15 @@ CHROME = (
 )
 _GLUE_WORDS = ("Subscribe",)
 _MONTH = r"(?P<month>" + "|".join(MONTHS) + r")[a-z]*\.?"
-_DATE_RE = re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<up>\d{1,7}))?")
+_DATE_RE = re.compile(
+    _MONTH + r"\s+(?P<day>\d{1,2})(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<up>\d{1,7}))?"
+)
 _AUTHORS_RE = re.compile(r"[•·*-]?\s*(?P<n>\d{1,5})\s+authors?", re.IGNORECASE)
 _SEPARATOR_RE = re.compile(r"[·•|]")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z0-9(\"'“]")
-_URL_RE = re.compile(r"(?:https?://|(?<![\w/.])(?:www\.)?(?:github|gitlab)\.com/)[^\s<>\"'`{}|\\^]+")
+_URL_RE = re.compile(
+    r"(?:https?://|(?<![\w/.])(?:www\.)?(?:github|gitlab)\.com/)[^\s<>\"'`{}|\\^]+"
+)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "sourceforge.net")
 _NBSP = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\ufeff"), " ")
 MAX_LINE = 100_000
@@ -221,7 +225,10 @@ class _Builder:
     def close(self) -> tuple[Record, ...]:
         """Finish the last paper and return every record."""
         if self.title is not None:
-            self.fail(self.title.number, f"title has no abstract at end of file: {self.title.text.strip()[:80]!r}")
+            self.fail(
+                self.title.number,
+                f"title has no abstract at end of file: {self.title.text.strip()[:80]!r}",
+            )
         self._finish()
         return tuple(self.records)
 

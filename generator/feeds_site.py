@@ -39,7 +39,9 @@ def _items(site: Site, papers: Sequence[Paper]) -> list[FeedItem]:
     ]
 
 
-def _feed(site: Site, name: str, title: str, subtitle: str, page: str, papers: Sequence[Paper]) -> bytes:
+def _feed(
+    site: Site, name: str, title: str, subtitle: str, page: str, papers: Sequence[Paper]
+) -> bytes:
     items = _items(site, papers)
     updated = max((i.updated for i in items), default=dt.date(1970, 1, 1))
     feed = Feed(
@@ -56,8 +58,11 @@ def _feed(site: Site, name: str, title: str, subtitle: str, page: str, papers: S
 def feed_files(site: Site) -> dict[str, bytes]:
     """Return every feed file keyed by its path in the site."""
     title = site.config.title
-    files = {"feeds/all.xml": _feed(site, "all", f"{title}: new papers", site.config.description,
-                                    "index.html", site.papers)}  # fmt: skip
+    files = {
+        "feeds/all.xml": _feed(
+            site, "all", f"{title}: new papers", site.config.description, "index.html", site.papers
+        )
+    }
     for topic in site.topics:
         files[f"feeds/{topic.id}.xml"] = _feed(
             site, topic.id, f"{title}: {topic.title}", topic.description, topic.url, topic.papers

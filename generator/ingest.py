@@ -10,7 +10,6 @@ import datetime as dt
 import multiprocessing
 import os
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -86,8 +85,11 @@ def _best_date(observations: Sequence[Observation]):  # noqa: ANN202
 def _derive(entry: Entry) -> Entry:
     """Recompute the fields that follow from the observations and abstracts."""
     seen = tuple(sorted(entry.seen_in, key=lambda o: (o.digest, o.position)))
-    links = {link.url: link for text in (entry.abstract, *(v.abstract for v in entry.variants))
-             for link in extract_links(text)}  # fmt: skip
+    links = {
+        link.url: link
+        for text in (entry.abstract, *(v.abstract for v in entry.variants))
+        for link in extract_links(text)
+    }
     return replace(
         entry,
         seen_in=seen,
@@ -113,7 +115,9 @@ class _Merger:
         for slug, entry in self.entries.items():
             if any(o.digest in digest_ids for o in entry.seen_in):
                 seen = tuple(o for o in entry.seen_in if o.digest not in digest_ids)
-                variants = tuple(v for v in entry.variants if v.seen.split("#")[0] not in digest_ids)
+                variants = tuple(
+                    v for v in entry.variants if v.seen.split("#")[0] not in digest_ids
+                )
                 self.entries[slug] = replace(entry, seen_in=seen, variants=variants)
 
     def add(self, rec: Record) -> str:
@@ -124,8 +128,10 @@ class _Merger:
             return self._create(rec, key)
         entry = self.entries[slug]
         variants = entry.variants
-        if rec.abstract != entry.abstract and _clearly_different(rec.abstract, entry.abstract) and all(
-            _clearly_different(rec.abstract, v.abstract) for v in variants
+        if (
+            rec.abstract != entry.abstract
+            and _clearly_different(rec.abstract, entry.abstract)
+            and all(_clearly_different(rec.abstract, v.abstract) for v in variants)
         ):
             variants = (*variants, Variant(rec.abstract, f"{rec.digest}#{rec.position}"))
         seen = (*entry.seen_in, _observation(rec))
@@ -140,9 +146,16 @@ class _Merger:
             )
         path = self.papers_dir / f"{slug}.yaml"
         self.entries[slug] = Entry(
-            slug=slug, title=rec.title, abstract=rec.abstract, authors=None, date=None,
-            upvotes=None, links=(), seen_in=(_observation(rec),), path=path,
-        )  # fmt: skip
+            slug=slug,
+            title=rec.title,
+            abstract=rec.abstract,
+            authors=None,
+            date=None,
+            upvotes=None,
+            links=(),
+            seen_in=(_observation(rec),),
+            path=path,
+        )
         self.by_key[key] = slug
         self.created_by[slug] = rec.digest
         return slug
@@ -165,12 +178,16 @@ def _classify_many(papers: list[tuple[str, str]], topics: Sequence[Topic]) -> li
         return pool.map(_classify_one, papers, chunksize=64)
 
 
-def _classify_all(entries: dict[str, Entry], topics: Sequence[Topic], cache_dir: Path) -> dict[str, Entry]:
+def _classify_all(
+    entries: dict[str, Entry], topics: Sequence[Topic], cache_dir: Path
+) -> dict[str, Entry]:
     """Assign topics to every entry, reusing scores for unchanged text and topic rules."""
     known = cache.load(cache_dir, "topics")
     rules = cache.content_key(topics)
     keys = {slug: cache.content_key(rules, e.title, e.abstract) for slug, e in entries.items()}
-    todo = {keys[slug]: (e.title, e.abstract) for slug, e in entries.items() if keys[slug] not in known}
+    todo = {
+        keys[slug]: (e.title, e.abstract) for slug, e in entries.items() if keys[slug] not in known
+    }
     fresh = {key: known[key] for key in keys.values() if key in known}
     fresh.update(zip(todo, _classify_many(list(todo.values()), topics), strict=True))
     out = {slug: _derive(replace(e, topics=fresh[keys[slug]])) for slug, e in entries.items()}
@@ -203,8 +220,9 @@ def _import_digest(path: Path, digests_dir: Path) -> Path:
     return target
 
 
-def _parse_all(paths: Sequence[Path], ledger: list[LedgerItem], date: dt.date | None,
-               progress: Progress) -> list[Digest]:  # fmt: skip
+def _parse_all(
+    paths: Sequence[Path], ledger: list[LedgerItem], date: dt.date | None, progress: Progress
+) -> list[Digest]:
     known = {item.id: item.date for item in ledger}
     digests = []
     for path in paths:
@@ -224,8 +242,9 @@ def ingest(
         return _ingest(config, paths, digest_date, progress)
 
 
-def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date | None,
-            progress: Progress) -> IngestReport:  # fmt: skip
+def _ingest(
+    config: Config, paths: Sequence[Path] | None, digest_date: dt.date | None, progress: Progress
+) -> IngestReport:
     ledger = load_ledger(config.ledger_file)
     digests = _parse_all(_resolve_paths(config, paths), ledger, digest_date, progress)
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
@@ -235,7 +254,9 @@ def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date |
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
     entries = _classify_all(merger.entries, topics, config.cache_dir)
     texts = {slug: entry_text(e, store.get(slug)) for slug, e in entries.items()}
-    changed = {slug for slug, text in texts.items() if slug not in store or store[slug].text != text}
+    changed = {
+        slug for slug, text in texts.items() if slug not in store or store[slug].text != text
+    }
     report = _report(digests, slugs_by_digest, merger.created_by, changed)
     report.entries = len(entries)
     writes = [(config.papers_dir / f"{slug}.yaml", texts[slug]) for slug in sorted(changed)]
@@ -251,14 +272,23 @@ def _ingest(config: Config, paths: Sequence[Path] | None, digest_date: dt.date |
 def _ledger_item(digest: Digest, date: dt.date | None, ledger: list[LedgerItem]) -> LedgerItem:
     previous = next((item.date for item in ledger if item.id == digest.id), None)
     return LedgerItem(
-        id=digest.id, file=digest.path.name, sha256=digest.sha256, layout=digest.layout,
-        page_date=digest.page_date, date=date or previous, ingested=today(),
+        id=digest.id,
+        file=digest.path.name,
+        sha256=digest.sha256,
+        layout=digest.layout,
+        page_date=digest.page_date,
+        date=date or previous,
+        ingested=today(),
         papers=len({title_key(r.title) for r in digest.records}),
-    )  # fmt: skip
+    )
 
 
-def _report(digests: Sequence[Digest], slugs: dict[str, list[str]], created_by: dict[str, str],
-            changed: set[str]) -> IngestReport:  # fmt: skip
+def _report(
+    digests: Sequence[Digest],
+    slugs: dict[str, list[str]],
+    created_by: dict[str, str],
+    changed: set[str],
+) -> IngestReport:
     report = IngestReport()
     for digest in digests:
         row = DigestReport(digest.id, digest.layout, len(set(slugs[digest.id])))

@@ -20,7 +20,10 @@ class PartialDate:
 
     def __post_init__(self) -> None:
         year = self.year if self.year is not None else 2000  # a leap year admits Feb 29
-        if not 1 <= self.month <= 12 or not 1 <= self.day <= calendar.monthrange(year, self.month)[1]:
+        if (
+            not 1 <= self.month <= 12
+            or not 1 <= self.day <= calendar.monthrange(year, self.month)[1]
+        ):
             raise ValueError(f"no such date: month {self.month}, day {self.day}")
 
     @classmethod

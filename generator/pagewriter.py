@@ -75,7 +75,11 @@ def _render_range(start: int, stop: int) -> int:
 
 def _render_all(specs: list[PageSpec], progress: Progress) -> None:
     jobs = min(os.cpu_count() or 1, 4)
-    if jobs < 2 or len(specs) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        jobs < 2
+        or len(specs) < PARALLEL_MIN
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         _render_range(0, len(specs))
         return
     step = -(-len(specs) // (jobs * 4))
@@ -105,7 +109,9 @@ def write_pages(
             todo.append(spec)
     progress(f"rendering {len(todo)} of {len(specs)} pages")
     compile_templates(make_environment(site.config.templates_dir), site.config.templates_dir)
-    _JOB.update(site=site, specs=todo, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
+    _JOB.update(
+        site=site, specs=todo, dest=dest, asset=asset_lookup(names), shared=site_globals(site)
+    )
     try:
         _render_all(todo, progress)
     except RenderFailure as exc:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import heapq
-import multiprocessing
-import os
 import itertools
 import math
+import multiprocessing
+import os
 import random
 import re
 import time

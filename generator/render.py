@@ -68,7 +68,10 @@ def site_globals(site: Site) -> dict[str, Any]:
     )
     per_topic = {
         t.id: papers_per_year_chart(
-            site.counts_by_year([t.id]), labels, title=f"{t.title}: papers per year", chart_id=f"chart-{t.id}"
+            site.counts_by_year([t.id]),
+            labels,
+            title=f"{t.title}: papers per year",
+            chart_id=f"chart-{t.id}",
         )
         for t in site.topics
     }
@@ -91,7 +94,12 @@ def _topic_pages(site: Site) -> Iterator[PageSpec]:
                 yield PageSpec(
                     topic_variant_path(topic, sort, code_only),
                     "topic.html",
-                    {"topic": topic, "papers": sorted(papers, key=key), "sort": sort, "code_only": code_only},
+                    {
+                        "topic": topic,
+                        "papers": sorted(papers, key=key),
+                        "sort": sort,
+                        "code_only": code_only,
+                    },
                 )
 
 

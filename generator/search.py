@@ -473,7 +473,9 @@ def build_search_files(
         check_url(doc.url)
     ordered = order_docs(docs)
     memo = analyzed if analyzed is not None else {}
-    items = [memo[doc] if doc in memo else memo.setdefault(doc, _analyze_doc(doc)) for doc in ordered]
+    items = [
+        memo[doc] if doc in memo else memo.setdefault(doc, _analyze_doc(doc)) for doc in ordered
+    ]
     stats = _corpus_stats(items)
     topics = _topic_list(ordered)
     topic_ids = {topic: i for i, topic in enumerate(topics)}

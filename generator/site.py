@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from .config import Config
 from .errors import ContentError
+from .fsutil import inside
 from .ledger import LedgerItem
 from .markup import plain_excerpt, render_markdown, tex_to_text
 from .models import Entry, Link, PartialDate
@@ -144,10 +145,14 @@ class Site:
     @property
     def newest(self) -> tuple[Paper, ...]:
         """Return the most recently added papers, newest digest first."""
-        order = sorted(self.papers, key=lambda p: (-(p.added or dt.date.min).toordinal(), p.newest_key))
+        order = sorted(
+            self.papers, key=lambda p: (-(p.added or dt.date.min).toordinal(), p.newest_key)
+        )
         return tuple(order[: self.config.newest_count])
 
-    def counts_by_year(self, topic_ids: Sequence[str] | None = None) -> dict[str, dict[int | None, int]]:
+    def counts_by_year(
+        self, topic_ids: Sequence[str] | None = None
+    ) -> dict[str, dict[int | None, int]]:
         """Return papers per year for each topic."""
         counts: dict[str, dict[int | None, int]] = {}
         for topic in self.topics:
@@ -166,6 +171,9 @@ def _topic_url(topic_id: str) -> str:
 def _read_markdown(path: Path) -> Markup:
     if not path.exists():
         return Markup("")
+    content = path.parent.parent  # content/topics/<id>.md, content/pages/<name>.md
+    if not inside(path, content):
+        raise ContentError(path, None, f"symlink points outside {content}; refusing to read it")
     try:
         return render_markdown(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -175,7 +183,9 @@ def _read_markdown(path: Path) -> Markup:
 class _Modeller:
     """Build the Site from loaded inputs, collecting warnings instead of failing fast."""
 
-    def __init__(self, config: Config, topics: Sequence[Topic], ledger: Sequence[LedgerItem]) -> None:
+    def __init__(
+        self, config: Config, topics: Sequence[Topic], ledger: Sequence[LedgerItem]
+    ) -> None:
         self.config = config
         self.topics = {t.id: TopicRef(t.id, t.title, _topic_url(t.id)) for t in topics}
         self.other = TopicRef(OTHER_ID, "Other", _topic_url(OTHER_ID))
@@ -196,12 +206,16 @@ class _Modeller:
             if topic_id in self.topics:
                 reasons.append(Reason(self.topics[topic_id], None, (), True))
             elif topic_id != OTHER_ID:
-                self.warnings.append(f"{entry.path}: curated topic {topic_id!r} is not in topics.yaml")
+                self.warnings.append(
+                    f"{entry.path}: curated topic {topic_id!r} is not in topics.yaml"
+                )
         return tuple(reasons)
 
     def sightings(self, entry: Entry) -> tuple[Sighting, ...]:
         """List the digests a paper appeared in, in ingestion order."""
-        seen = sorted(entry.seen_in, key=lambda o: (self.order.get(o.digest, 1 << 30), o.digest, o.position))
+        seen = sorted(
+            entry.seen_in, key=lambda o: (self.order.get(o.digest, 1 << 30), o.digest, o.position)
+        )
         return tuple(
             Sighting(
                 o.digest,
@@ -227,7 +241,7 @@ class _Modeller:
             date=entry.date,
             authors=entry.authors,
             upvotes=entry.upvotes,
-            links=entry.links,
+            links=tuple(k for k in entry.links if k.url.startswith(("https://", "http://"))),
             topics=tuple(r.topic for r in reasons),
             reasons=reasons,
             note=entry.curated.note,
@@ -246,11 +260,17 @@ def _with_related(papers: list[Paper], k: int) -> list[Paper]:
     return [replace(p, related=related.get(p.slug, ())) for p in papers]
 
 
-def _topic_pages(config: Config, topics: Sequence[Topic], papers: Sequence[Paper]) -> tuple[TopicPage, ...]:
+def _topic_pages(
+    config: Config, topics: Sequence[Topic], papers: Sequence[Paper]
+) -> tuple[TopicPage, ...]:
     pages = []
     for topic in (*topics, None):
         topic_id = topic.id if topic else OTHER_ID
-        members = tuple(p for p in papers if (topic_id in {t.id for t in p.topics}) or (topic is None and not p.topics))
+        members = tuple(
+            p
+            for p in papers
+            if (topic_id in {t.id for t in p.topics}) or (topic is None and not p.topics)
+        )
         pages.append(
             TopicPage(
                 id=topic_id,

@@ -8,10 +8,19 @@ import unicodedata
 
 MAX_SLUG = 80
 _RESERVED = {
-    "con", "prn", "aux", "nul", "index", "search", "feeds", "assets", "topics", "papers",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "index",
+    "search",
+    "feeds",
+    "assets",
+    "topics",
+    "papers",
     *(f"com{i}" for i in range(10)),
     *(f"lpt{i}" for i in range(10)),
-}  # fmt: skip
+}
 
 
 def title_key(title: str) -> str:

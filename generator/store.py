@@ -21,7 +21,8 @@ from .yamlio import dumps, load_file, loads
 
 HEADER = (
     "# Survey entry. `survey ingest` rewrites only the `ingest:` block below.\n"
-    "# Edit `curated:` (title, note, topics, tags, hidden) and add any keys you like: they are kept.\n"
+    "# Edit `curated:` (title, note, topics, tags, hidden) and add any keys you like:"
+    " they are kept.\n"
 )
 CURATED_DEFAULTS: dict[str, Any] = {
     "title": None,
@@ -121,10 +122,14 @@ class _Validator:
 
     def entry(self, data: Any) -> Entry:
         """Validate a whole file."""
-        data = self.mapping(data, "ingest") if data is not None else self.fail("ingest", "empty entry")
+        data = (
+            self.mapping(data, "ingest") if data is not None else self.fail("ingest", "empty entry")
+        )
         block = self.mapping(data.get("ingest"), "ingest")
         try:
-            return Entry(slug=self.path.stem, path=self.path, curated=self.curated(data), **self.owned(block))
+            return Entry(
+                slug=self.path.stem, path=self.path, curated=self.curated(data), **self.owned(block)
+            )
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             self.fail("ingest", f"malformed `ingest:` block ({exc}); delete the file and re-ingest")
             raise  # unreachable
@@ -139,11 +144,15 @@ class _Validator:
             "upvotes": _opt_int(block.get("upvotes")),
             "links": tuple(Link(str(d["url"]), str(d["kind"])) for d in block.get("links") or ()),
             "topics": tuple(
-                TopicMatch(str(d["topic"]), float(d["score"]), tuple(map(str, d.get("evidence") or ())))
+                TopicMatch(
+                    str(d["topic"]), float(d["score"]), tuple(map(str, d.get("evidence") or ()))
+                )
                 for d in block.get("topics") or ()
             ),
             "seen_in": tuple(_observation(d) for d in block.get("seen_in") or ()),
-            "variants": tuple(Variant(str(d["abstract"]), str(d["seen"])) for d in block.get("variants") or ()),
+            "variants": tuple(
+                Variant(str(d["abstract"]), str(d["seen"])) for d in block.get("variants") or ()
+            ),
         }
 
     def curated(self, data: dict) -> Curated:
@@ -185,7 +194,9 @@ def read_entry(path: Path) -> StoredEntry:
     return StoredEntry(entry=entry, data=data, text=text, path=path)
 
 
-def load_store(papers_dir: Path, root: Path, cache_dir: Path | None = None) -> dict[str, StoredEntry]:
+def load_store(
+    papers_dir: Path, root: Path, cache_dir: Path | None = None
+) -> dict[str, StoredEntry]:
     """Read every entry, keyed by slug; any malformed file aborts with its location.
 
     With a cache folder, files whose size and mtime are unchanged are not parsed again.
@@ -214,13 +225,17 @@ def _read_checked(path: Path) -> StoredEntry:
 
 def render_new(entry: Entry) -> str:
     """Return the text of a brand-new entry file."""
-    return HEADER + dumps({"ingest": ingest_block(entry)}) + dumps({"curated": dict(CURATED_DEFAULTS)})
+    return (
+        HEADER + dumps({"ingest": ingest_block(entry)}) + dumps({"curated": dict(CURATED_DEFAULTS)})
+    )
 
 
 def splice(text: str, entry: Entry) -> str:
     """Replace only the `ingest:` block of an existing file's text."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if _BLOCK_START.match(line.rstrip("\r\n"))), None)
+    start = next(
+        (i for i, line in enumerate(lines) if _BLOCK_START.match(line.rstrip("\r\n"))), None
+    )
     block = dumps({"ingest": ingest_block(entry)})
     if start is None:
         return (text if text.endswith("\n") or not text else text + "\n") + block
@@ -243,7 +258,9 @@ def entry_text(entry: Entry, previous: StoredEntry | None) -> str:
         return text
     check = {k: v for k, v in load_file_text(text, previous.path).items() if k != "ingest"}
     if check != {k: v for k, v in previous.data.items() if k != "ingest"}:
-        raise ContentError(previous.path, None, "could not update the `ingest:` block safely; fix its layout")
+        raise ContentError(
+            previous.path, None, "could not update the `ingest:` block safely; fix its layout"
+        )
     return text
 
 

@@ -13,7 +13,11 @@ from .topics import borderline, evaluate, load_labels, load_topics
 
 def _visible(config: Config) -> list:
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
-    return [s.entry for s in sorted(store.values(), key=lambda s: s.entry.slug) if not s.entry.curated.hidden]
+    return [
+        s.entry
+        for s in sorted(store.values(), key=lambda s: s.entry.slug)
+        if not s.entry.curated.hidden
+    ]
 
 
 def topic_summary(config: Config, margin: float | None) -> list[str]:
@@ -28,10 +32,15 @@ def topic_summary(config: Config, margin: float | None) -> list[str]:
     lines += [f"  {t.id:<{width}}{counts[t.id]:>6}  {t.title}" for t in topics]
     lines.append(f"  {OTHER_ID:<{width}}{counts[OTHER_ID]:>6}  in no topic")
     items = borderline([(e.title, e.abstract) for e in entries], topics, margin)
-    lines += ["", f"Borderline papers to review ({len(items)}):" if items else "No borderline papers."]
+    lines += [
+        "",
+        f"Borderline papers to review ({len(items)}):" if items else "No borderline papers.",
+    ]
     for item in items:
         verdict = "in " if item.assigned else "out"
-        lines.append(f"  {verdict} {item.topic:<{width}}{item.score:6.2f} / {item.threshold:g}  {item.title}")
+        lines.append(
+            f"  {verdict} {item.topic:<{width}}{item.score:6.2f} / {item.threshold:g}  {item.title}"
+        )
         lines += [f"        {evidence}" for evidence in item.evidence[:4]]
     return lines
 

@@ -34,7 +34,10 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         if isinstance(node, yaml.CollectionNode):
             if id(node) in self._seen_nodes:
                 raise yaml.constructor.ConstructorError(
-                    None, None, "anchors and aliases are not allowed in content files", node.start_mark
+                    None,
+                    None,
+                    "anchors and aliases are not allowed in content files",
+                    node.start_mark,
                 )
             self._seen_nodes.add(id(node))
         return super().construct_object(node, deep=deep)
@@ -100,7 +103,9 @@ def load_file(path: Path) -> Any:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ContentError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ContentError(
+            path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise ContentError(path, None, f"cannot read: {exc.strerror}") from None
     return loads(text, path)

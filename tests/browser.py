@@ -2,7 +2,7 @@
 
 Use from a test module:
 
-    from browser import chromium_browser, error_log, serve  # noqa: F401  (fixtures)
+    from browser import error_log, serve  # chromium_browser is a conftest fixture
 
     def test_page(chromium_browser, tmp_path):
         with serve(site_dir) as base:

@@ -7,6 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# One Chromium for the whole session, shared by every browser test module (a fixture imported
+# into each module would start Playwright once per module, which Playwright refuses).
+from browser import chromium_browser  # noqa: E402, F401
 from click.testing import CliRunner, Result
 
 from generator.cli import main

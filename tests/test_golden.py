@@ -27,7 +27,9 @@ def build_fixture(dest: Path) -> Path:
     shutil.copytree(HERE / "site", dest)
     shutil.copytree(REPO / "templates", dest / "templates")
     shutil.copytree(REPO / "site_src", dest / "site_src")
-    result = CliRunner().invoke(main, ["--root", str(dest), "build", "--strict"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["--root", str(dest), "build", "--strict"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return dest / "_site"
 
@@ -35,7 +37,9 @@ def build_fixture(dest: Path) -> Path:
 def tree(folder: Path) -> dict[str, bytes]:
     """Return every file below a folder, vendored files as empty placeholders."""
     return {
-        p.relative_to(folder).as_posix(): b"" if p.relative_to(folder).as_posix().startswith(VERBATIM) else p.read_bytes()
+        p.relative_to(folder).as_posix(): b""
+        if p.relative_to(folder).as_posix().startswith(VERBATIM)
+        else p.read_bytes()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
@@ -54,7 +58,9 @@ def test_golden_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     actual, expected = tree(site), tree(expected_dir)
     assert sorted(actual) == sorted(expected), "files added or missing: regenerate if intended"
     changed = [rel for rel in expected if actual[rel] != expected[rel]]
-    assert changed == [], f"output differs from tests/golden/expected in {changed}; see the module docstring"
+    assert changed == [], (
+        f"output differs from tests/golden/expected in {changed}; see the module docstring"
+    )
 
 
 def test_golden_entries_are_as_ingested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 from generator.slug import slugify
 from generator.yamlio import load_file
-from conftest import snapshot
 
 MIP = "Magnitude Invariant Parametrizations Improve Hypernetwork Learning"
 LOGAH_PREFIX = "LoGAH: Predicting 774-Million-Parameter"
@@ -55,7 +55,9 @@ def test_counts_per_digest_and_overall(ingested: tuple[Path, str]) -> None:
 
 def test_spaced_layout_fields_of_a_real_paper(ingested: tuple[Path, str]) -> None:
     block = entry(ingested[0], MIP)["ingest"]
-    assert block["abstract"].startswith("Hypernetworks, neural networks that predict the parameters")
+    assert block["abstract"].startswith(
+        "Hypernetworks, neural networks that predict the parameters"
+    )
     assert block["abstract"].endswith("can turn existing networks into MIP-based hypernetworks.")
     assert block["authors"] == 3
     assert block["date"] == "2023-04-15"
@@ -77,7 +79,14 @@ def test_compact_layout_fields_of_a_real_paper(ingested: tuple[Path, str]) -> No
     assert sound["abstract"].startswith("We address the challenge of sound propagation")
     assert sound["abstract"].endswith("immersive user experiences within virtual environments.")
     assert sound["seen_in"] == [
-        {"digest": "001_8ce00fd3c3b9dbf6", "position": 1, "line": 3, "authors": None, "upvotes": None, "date": None}
+        {
+            "digest": "001_8ce00fd3c3b9dbf6",
+            "position": 1,
+            "line": 3,
+            "authors": None,
+            "upvotes": None,
+            "date": None,
+        }
     ]
     involution = find(root, "Involution: Inverting the Inherence")["ingest"]
     assert involution["links"] == [{"url": "https://github.com/d-li14/involution", "kind": "code"}]
@@ -151,7 +160,9 @@ def test_curated_edits_survive_reingest_and_a_new_digest(ingested: tuple[Path, s
     assert path.read_text(encoding="utf-8") == curated_text  # re-ingest: untouched
     old = entry(root, MIP)
     new_digest = root / "content" / "digests" / "005_new.txt"
-    new_digest.write_text(NEW_DIGEST.format(title=MIP, abstract=old["ingest"]["abstract"]), encoding="utf-8")
+    new_digest.write_text(
+        NEW_DIGEST.format(title=MIP, abstract=old["ingest"]["abstract"]), encoding="utf-8"
+    )
     output = cli(root, "ingest").output
     assert "005_new (spaced): 2 papers: 1 new, 1 updated, 0 unchanged" in output
     text = path.read_text(encoding="utf-8")
@@ -161,7 +172,9 @@ def test_curated_edits_survive_reingest_and_a_new_digest(ingested: tuple[Path, s
     assert data["ingest"]["upvotes"] == 17
     assert [s["digest"] for s in data["ingest"]["seen_in"]][-1] == "005_new"
     assert data["ingest"]["seen_in"][-1]["upvotes"] == 17
-    assert (root / "content" / "papers" / "a-brand-new-paper-about-pruning-lottery-tickets.yaml").exists()
+    assert (
+        root / "content" / "papers" / "a-brand-new-paper-about-pruning-lottery-tickets.yaml"
+    ).exists()
 
 
 def test_same_title_with_a_different_abstract_is_kept(ingested: tuple[Path, str], cli) -> None:
@@ -200,15 +213,29 @@ BAD_INPUTS = {
     "empty": (b"", 1, "empty digest"),
     "blank": (b"\n\n  \n", 1, "empty digest"),
     "binary": (b"Subscribe\n\x00\x01\x02\x89PNG", 2, "binary file"),
-    "latin1": ("Subscribe\n\nTitle\n\nAbstract caf\xe9. Two. Three.\n".encode("latin-1"), 5, "not UTF-8"),
+    "latin1": (
+        "Subscribe\n\nTitle\n\nAbstract caf\xe9. Two. Three.\n".encode("latin-1"),
+        5,
+        "not UTF-8",
+    ),
     "neither-layout": (b"new\n\nSubscribe\n\nDaily Papers\n", 1, "no papers found"),
-    "dangling-title": (b"Subscribe\n\nTitle\n\nAbstract one. Two. Three.\n\nLonely title\n", 7, "title has no abstract"),
-    "orphan-abstract": (b"Subscribe\n\nAbstract with no title. It goes on. And on.\n", 3, "abstract with no title"),
+    "dangling-title": (
+        b"Subscribe\n\nTitle\n\nAbstract one. Two. Three.\n\nLonely title\n",
+        7,
+        "title has no abstract",
+    ),
+    "orphan-abstract": (
+        b"Subscribe\n\nAbstract with no title. It goes on. And on.\n",
+        3,
+        "abstract with no title",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_digest_fails_clearly_and_writes_nothing(ingested: tuple[Path, str], cli, name: str) -> None:
+def test_bad_digest_fails_clearly_and_writes_nothing(
+    ingested: tuple[Path, str], cli, name: str
+) -> None:
     root = ingested[0]
     data, line, message = BAD_INPUTS[name]
     bad = root / "content" / "digests" / f"zz_{name}.txt"
@@ -218,4 +245,7 @@ def test_bad_digest_fails_clearly_and_writes_nothing(ingested: tuple[Path, str],
     assert result.exit_code == 1
     assert f"zz_{name}.txt:{line}: {message}" in result.output
     assert "Traceback" not in result.output
-    assert (snapshot(root / "content" / "papers"), (root / "content" / "digests.yaml").read_bytes()) == before
+    assert (
+        snapshot(root / "content" / "papers"),
+        (root / "content" / "digests.yaml").read_bytes(),
+    ) == before

@@ -36,7 +36,13 @@ def load_cases() -> list[Case]:
 def describe(record: Record) -> str:
     """Render a record as one expected-output line."""
     links = " ".join(link.url for link in record.links) or "-"
-    fields = [record.title, record.authors, record.date.iso if record.date else None, record.upvotes, links]
+    fields = [
+        record.title,
+        record.authors,
+        record.date.iso if record.date else None,
+        record.upvotes,
+        links,
+    ]
     return " | ".join("-" if value is None else str(value) for value in fields)
 
 
@@ -59,5 +65,9 @@ def test_parser_case(case: Case) -> None:
 
 
 def test_cases_cover_both_layouts() -> None:
-    layouts = {parse_text(c.text, Path("x.txt")).layout for c in load_cases() if "error" not in c.expected[0]}
+    layouts = {
+        parse_text(c.text, Path("x.txt")).layout
+        for c in load_cases()
+        if "error" not in c.expected[0]
+    }
     assert layouts == {"spaced", "compact"}

@@ -103,7 +103,6 @@ def test_two_thousand_documents_find_their_own_topic() -> None:
     assert same / (5 * len(docs)) > 0.9  # documents drawn from one topic find each other
 
 
-
 def test_parallel_ranking_equals_serial_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
     docs = synthetic_docs(300, seed=4)
     serial = related_papers(docs)

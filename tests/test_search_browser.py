@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium_browser, error_log, serve  # noqa: F401  (fixture)
+from browser import error_log, serve
 
 from generator.search import SearchDoc, build_search_files, prepare_query
 

@@ -313,9 +313,16 @@ def test_payload_fits_the_size_budget() -> None:
     assert per_zip <= 700
 
 
-def test_parallel_shard_encoding_and_analysis_memo_change_no_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_shard_encoding_and_analysis_memo_change_no_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     docs = [
-        search.SearchDoc(f"papers/p{i}.html", f"Paper {i} on pruning", f"Abstract {i} about sparse nets.", year=2000 + i % 7)
+        search.SearchDoc(
+            f"papers/p{i}.html",
+            f"Paper {i} on pruning",
+            f"Abstract {i} about sparse nets.",
+            year=2000 + i % 7,
+        )
         for i in range(120)
     ]
     parallel = search.build_search_files(docs, shard_size=25)

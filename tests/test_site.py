@@ -68,9 +68,14 @@ def test_home_page(built: Path) -> None:
     page = soup(built, "index.html")
     assert texts(page.select("h1")) == ["Neural Network Design Survey"]
     assert "follows four threads" in page.select_one(".prose").get_text()
-    cards = {c.h3.get_text(strip=True): c.select_one(".count").get_text() for c in page.select(".topic-card")}
+    cards = {
+        c.h3.get_text(strip=True): c.select_one(".count").get_text()
+        for c in page.select(".topic-card")
+    }
     topic_counts = {
-        soup(built, f"topics/{t}.html").h1.get_text(strip=True): len(soup(built, f"topics/{t}.html").select("#paper-list > li"))
+        soup(built, f"topics/{t}.html").h1.get_text(strip=True): len(
+            soup(built, f"topics/{t}.html").select("#paper-list > li")
+        )
         for t in TOPICS
     }
     assert {k: int(v.split()[0]) for k, v in cards.items()} == topic_counts
@@ -88,7 +93,9 @@ def _dates(items) -> list[tuple[int, int, int]]:  # noqa: ANN001
 
 def test_topic_page_lists_papers_newest_first_with_details(built: Path) -> None:
     page = soup(built, "topics/operators.html")
-    intro = (Path(__file__).parent.parent / "content/topics/operators.md").read_text(encoding="utf-8")
+    intro = (Path(__file__).parent.parent / "content/topics/operators.md").read_text(
+        encoding="utf-8"
+    )
     first_words = " ".join(re.sub(r"[*_`\[\]]", "", intro).split()[:6])
     assert first_words in " ".join(page.select_one(".prose").get_text().split())
     assert page.select_one("svg[role=img]") is not None
@@ -105,9 +112,15 @@ def test_topic_page_lists_papers_newest_first_with_details(built: Path) -> None:
 
 
 def test_topic_sort_and_filter_pages_work_without_javascript(built: Path) -> None:
-    by_upvotes = [int(li["data-upvotes"]) for li in soup(built, "topics/hypernetworks-upvotes.html").select("#paper-list > li")]
+    by_upvotes = [
+        int(li["data-upvotes"])
+        for li in soup(built, "topics/hypernetworks-upvotes.html").select("#paper-list > li")
+    ]
     assert by_upvotes == sorted(by_upvotes, reverse=True) and by_upvotes[0] > 0
-    titles = [li["data-title"] for li in soup(built, "topics/operators-title.html").select("#paper-list > li")]
+    titles = [
+        li["data-title"]
+        for li in soup(built, "topics/operators-title.html").select("#paper-list > li")
+    ]
     assert titles == sorted(titles)
     code = soup(built, "topics/operators-code.html").select("#paper-list > li")
     assert code and all(li["data-code"] == "1" for li in code)
@@ -120,7 +133,9 @@ def test_paper_page(built: Path) -> None:
     page = soup(built, f"papers/{slugify(MIP)}.html")
     assert page.h1.get_text(strip=True) == MIP
     abstract = page.select_one(".abstract").get_text()
-    assert abstract.startswith("Hypernetworks, neural networks that predict") and abstract.endswith("MIP-based hypernetworks.")
+    assert abstract.startswith("Hypernetworks, neural networks that predict") and abstract.endswith(
+        "MIP-based hypernetworks."
+    )
     meta = page.select_one(".paper-meta").get_text(" ", strip=True)
     assert "Apr 15, 2023" in meta and "3 authors" in meta
     reasons = page.select(".reasons > li")
@@ -137,15 +152,20 @@ def test_paper_page_with_upvotes_code_and_tex_title(built: Path) -> None:
     logah = next((built / "papers").glob("logah-*.html"))
     page = soup(built, f"papers/{logah.name}")
     assert "2 upvotes" in page.select_one(".paper-meta").get_text()
-    assert [a["href"] for a in page.select(".paper-links a")] == ["https://github.com/Blackzxy/LoGAH"]
-    u2net = soup(built, f"papers/{slugify('U^2-Net: Going Deeper with Nested U-Structure for Salient Object Detection')}.html")
+    assert [a["href"] for a in page.select(".paper-links a")] == [
+        "https://github.com/Blackzxy/LoGAH"
+    ]
+    title = "U^2-Net: Going Deeper with Nested U-Structure for Salient Object Detection"
+    u2net = soup(built, f"papers/{slugify(title)}.html")
     assert u2net.h1.get_text(strip=True).startswith("U²-Net")
 
 
 def test_digest_pages(built: Path) -> None:
     for digest, (papers, new) in DIGEST_COUNTS.items():
         page = soup(built, f"digests/{digest}.html")
-        facts = dict(zip(texts(page.select("dl.facts dt")), texts(page.select("dl.facts dd")), strict=True))
+        facts = dict(
+            zip(texts(page.select("dl.facts dt")), texts(page.select("dl.facts dd")), strict=True)
+        )
         assert facts["Ingested"] == "2026-01-01"
         assert (int(facts["Papers"]), int(facts["New to the survey"])) == (papers, new)
         assert int(facts["Already known"]) == papers - new
@@ -154,7 +174,9 @@ def test_digest_pages(built: Path) -> None:
 
 def test_timeline_groups_by_year_with_unknown_last(built: Path) -> None:
     page = soup(built, "timeline.html")
-    headings = [h.get_text(" ", strip=True).split(" (")[0] for h in page.select("main section > h2")]
+    headings = [
+        h.get_text(" ", strip=True).split(" (")[0] for h in page.select("main section > h2")
+    ]
     years = [int(h) for h in headings[:-1]]
     assert years == sorted(years, reverse=True) and headings[-1] == "Year unknown"
     items = page.select("main section li.paper-item")
@@ -185,7 +207,9 @@ def test_links_resolve_relative_and_nothing_leaves_the_site(built: Path) -> None
             assert not [a["href"] for a in page.select("[href^='/']")], path
 
 
-def test_two_builds_are_byte_identical(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_builds_are_byte_identical(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     root = make_project(tmp_path / "again")
     run(root, "build")
@@ -200,7 +224,10 @@ def test_strict_mode_reports_every_warning_and_keeps_the_old_site(project: Path,
     before = snapshot(project / "_site")
     for title, topic in ((MIP, "no-such-topic"), ("Pointer Networks", "another-missing")):
         path = project / "content" / "papers" / f"{slugify(title)}.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("topics: null", f"topics: [{topic}]"), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("topics: null", f"topics: [{topic}]"),
+            encoding="utf-8",
+        )
     result = cli(project, "build", "--strict", ok=False)
     assert result.exit_code == 1
     assert "no-such-topic" in result.output and "another-missing" in result.output
@@ -209,7 +236,9 @@ def test_strict_mode_reports_every_warning_and_keeps_the_old_site(project: Path,
     assert "warning:" in relaxed.output and "no-such-topic" in relaxed.output
 
 
-def test_ci_environment_turns_strict_on(project: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ci_environment_turns_strict_on(
+    project: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = project / "content" / "pages"
     path.mkdir(exist_ok=True)
     (path / "about.md").write_text("[broken](missing-page.html)\n", encoding="utf-8")

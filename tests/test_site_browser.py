@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium_browser, error_log, serve  # noqa: F401  (fixture)
+from browser import error_log, serve
 from click.testing import CliRunner
 from conftest import make_project
 
@@ -126,7 +126,13 @@ def test_header_search_on_a_topic_page_leads_to_results(page: Any, base: str) ->
     page.errors.assert_clean()
 
 
-PAGES = ["index.html", "topics/operators.html", f"papers/{slugify(MIP)}.html", "timeline.html", "search.html"]
+PAGES = [
+    "index.html",
+    "topics/operators.html",
+    f"papers/{slugify(MIP)}.html",
+    "timeline.html",
+    "search.html",
+]
 
 
 @pytest.mark.parametrize("width", [1280, 360])
