@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from . import cache
 from .config import Config
 from .errors import BuildError, SurveyError
-from .fsutil import content_lock
+from .fsutil import content_lock, remove_stale_temporaries, require_inside
 
 if TYPE_CHECKING:
     from .site import Site
@@ -51,8 +51,8 @@ def load_site(config: Config) -> Site:
     from .topics import load_topics
 
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
-    topics = load_topics(config.topics_file)
-    ledger = load_ledger(config.ledger_file)
+    topics = load_topics(require_inside(config.topics_file, config.content_dir))
+    ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
     return build_site(config, [s.entry for s in store.values()], topics, ledger)
 
 
@@ -189,6 +189,7 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
 
     output = config.output_dir
     _recover(output)
+    remove_stale_temporaries(output.parent, f".{output.name}.tmp-*")
     site = load_site(config)
     progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .config import Config, load_config
+from .errors import SurveyError
 
 
 def _progress(quiet: bool):  # noqa: ANN202
@@ -30,7 +31,19 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The `survey` group: operating-system errors become clear messages, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command, reporting a failed read or write with its file."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise SurveyError(f"{where}{exc.strerror or exc}") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,25 @@ def content_lock(lock_file: Path, timeout: float = 60.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def remove_stale_temporaries(folder: Path, pattern: str) -> None:
+    """Delete temporaries a killed run left behind (call only while holding the lock)."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(pattern):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def require_inside(path: Path, root: Path) -> Path:
+    """Return the path, refusing one that a symlink leads outside `root`."""
+    if path.exists() and not inside(path, root):
+        raise ContentError(path, None, f"symlink points outside {root}; refusing to read it")
+    return path
 
 
 def inside(path: Path, folder: Path) -> bool:

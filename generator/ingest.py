@@ -18,7 +18,15 @@ from . import cache
 from .config import Config
 from .digest import extract_links, parse_digest
 from .errors import ContentError, SurveyError
-from .fsutil import atomic_write, atomic_write_many, content_lock, inside, safe_files
+from .fsutil import (
+    atomic_write,
+    atomic_write_many,
+    content_lock,
+    inside,
+    remove_stale_temporaries,
+    require_inside,
+    safe_files,
+)
 from .ledger import LedgerItem, load_ledger, record, save_ledger, today
 from .models import Digest, Entry, Observation, Record, Variant
 from .slug import slugify, title_key
@@ -245,10 +253,12 @@ def ingest(
 def _ingest(
     config: Config, paths: Sequence[Path] | None, digest_date: dt.date | None, progress: Progress
 ) -> IngestReport:
-    ledger = load_ledger(config.ledger_file)
+    remove_stale_temporaries(config.papers_dir, ".*.tmp")
+    remove_stale_temporaries(config.content_dir, ".digests.yaml.*.tmp")
+    ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
     digests = _parse_all(_resolve_paths(config, paths), ledger, digest_date, progress)
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
-    topics = load_topics(config.topics_file)
+    topics = load_topics(require_inside(config.topics_file, config.content_dir))
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}

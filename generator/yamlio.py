@@ -1,9 +1,12 @@
 """Safe YAML reading and writing with exact-string round trips.
 
 Reading uses a restricted schema: only `null`/`~`/empty, `true`/`false`, plain decimal
-integers and floats written with a dot are typed; everything else (`yes`, `NO`, `012`,
-`2024-01-01`, `2301.10000`) stays the string it was. Duplicate keys, anchors/aliases
-(alias bombs) and custom tags are rejected with the file and line.
+integers (no leading zero) and plain decimals like `1.5` are typed; everything else (`yes`,
+`NO`, `012`, `0x10`, `1e3`, `.inf`, `2024-01-01`) stays the string it was. An unquoted
+`2301.10000` reads as a number, so writing always quotes such strings and entry fields that
+must be text refuse numbers with the file and line. Duplicate keys, custom tags and
+anchors/aliases on mappings and lists (alias bombs) are rejected with the file and line;
+an alias of a single value is harmless and allowed.
 """
 
 from __future__ import annotations

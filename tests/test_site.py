@@ -257,3 +257,34 @@ def test_failed_build_leaves_previous_output_untouched(project: Path, cli) -> No
     assert snapshot(project / "_site") == before
     assert not [p for p in project.iterdir() if p.name.startswith("._site.tmp")]
     shutil.rmtree(project / "_site")
+
+
+def test_a_killed_runs_leftovers_are_cleaned_up(project: Path, cli) -> None:
+    cli(project, "build")
+    stale_build = project / "._site.tmp-killed"
+    (stale_build / "papers").mkdir(parents=True)
+    stale_entry = project / "content" / "papers" / ".some-paper.yaml.x1y2.tmp"
+    stale_entry.write_text("half", encoding="utf-8")
+    (project / "content" / "pages").mkdir(exist_ok=True)
+    (project / "content" / "pages" / "about.md").write_text("Changed.\n", encoding="utf-8")
+    cli(project, "build")
+    assert not stale_build.exists() and not stale_entry.exists()
+
+
+def test_symlinked_topics_file_outside_content_is_refused(
+    project: Path, cli, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    shutil.move(project / "content" / "topics.yaml", outside)
+    (project / "content" / "topics.yaml").symlink_to(outside)
+    result = cli(project, "build", ok=False)
+    assert result.exit_code == 1 and "symlink points outside" in result.output
+
+
+def test_a_failed_write_is_a_clear_error(project: Path, cli) -> None:
+    blocker = project / "not-a-folder"
+    blocker.write_text("a file where the output's parent folder should be", encoding="utf-8")
+    result = cli(project, "build", "--output", str(blocker / "_site"), ok=False)
+    assert result.exit_code == 1
+    assert f"Error: {blocker}: File exists" in result.output
+    assert "Traceback" not in result.output

@@ -539,6 +539,8 @@
     this.dropdown.id = 'site-search-dropdown';
     this.dropdown.hidden = true;
     this.headerForm.appendChild(this.dropdown);
+    // A text box that opens a popup is a combobox; aria-expanded is not allowed on a searchbox.
+    input.setAttribute('role', 'combobox');
     input.setAttribute('aria-controls', this.dropdown.id);
     input.setAttribute('aria-expanded', 'false');
     input.addEventListener('focus', function () { self.ensureLoaded().catch(function () {}); });
