@@ -106,10 +106,11 @@ def write_site(
     names = copy_static(site.config.static_dir, dest)
     progress("building the search index")
     for rel, data in search_files(site).items():
-        # Shards are named by content in search.py and listed in the small manifest. The
-        # manifest keeps a stable name (and short caching): were it fingerprinted, every
-        # page would change whenever any paper did, and no page could be reused.
-        names[rel] = rel
+        # Shards are named by content in search.py and listed in the small manifest, the
+        # only search file pages name. It keeps a stable name (and short caching): were it
+        # fingerprinted, every page would change whenever any paper did.
+        if rel == "search/manifest.js":
+            names[rel] = rel
         _write(dest, rel, data)
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)

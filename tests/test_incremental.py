@@ -1,0 +1,114 @@
+"""Incremental builds (caches, reused pages, a no-change skip) give exactly a cold build's bytes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_project, snapshot
+
+from generator.config import Config
+from generator.slug import slugify
+
+MIP = "Magnitude Invariant Parametrizations Improve Hypernetwork Learning"
+NEW_ABSTRACT = (
+    "We prune the weights of a hypernetwork that generates the weights of a target network."
+    " Sparse hypernetworks keep accuracy. Code: https://github.com/example/phw."
+)
+NEW_DIGEST = """new
+
+Subscribe
+
+Daily Papers
+
+Nov 20
+
+Pruning Hypernetworks for Fast Weight Generation
+
+{new_abstract}
+
+  • 4 authors
+·
+Oct 2, 2025 12
+
+Magnitude Invariant Parametrizations Improve Hypernetwork Learning
+
+{abstract}
+
+  • 3 authors
+·
+Apr 15, 2023 9
+"""
+
+
+def files(site: Path) -> dict[str, bytes]:
+    """Return every output file's bytes."""
+    return {rel: data for rel, (data, _mtime) in snapshot(site).items()}
+
+
+def edit(root: Path) -> None:
+    """Change content the way a maintainer would: a new digest, a curated note, a template."""
+    abstract = (root / "content" / "papers" / f"{slugify(MIP)}.yaml").read_text(encoding="utf-8")
+    abstract = abstract.split("abstract: ", 1)[1].split("\n  authors:", 1)[0]
+    text = NEW_DIGEST.format(abstract=" ".join(abstract.split()), new_abstract=NEW_ABSTRACT)
+    (root / "content" / "digests" / "005_new.txt").write_text(text, encoding="utf-8")
+    entry = root / "content" / "papers" / "pointer-networks.yaml"
+    entry.write_text(
+        entry.read_text(encoding="utf-8").replace("  note: ''", "  note: A *classic*."),
+        encoding="utf-8",
+    )
+    footer = root / "templates" / "base.html"
+    footer.write_text(
+        footer.read_text(encoding="utf-8").replace("Follow new papers", "Follow papers")
+    )
+
+
+@pytest.fixture
+def epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    monkeypatch.delenv("CI", raising=False)
+
+
+def test_incremental_build_equals_cold_build(tmp_path: Path, cli, epoch: None) -> None:
+    warm = make_project(tmp_path / "warm")
+    cli(warm, "build")
+    edit(warm)
+    output = cli(warm, "build", "--strict").output
+    assert "rendering" in output and "of" in output
+    assert (
+        warm / "_site" / "papers" / "pruning-hypernetworks-for-fast-weight-generation.html"
+    ).is_file()
+    cold = tmp_path / "cold"
+    shutil.copytree(warm, cold, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
+    cli(cold, "build", "--strict")
+    assert files(warm / "_site") == files(cold / "_site")
+
+
+def test_only_changed_pages_are_rendered_and_the_rest_reused(
+    tmp_path: Path, cli, epoch: None
+) -> None:
+    root = make_project(tmp_path / "proj")
+    cli(root, "build")
+    pointer = root / "content" / "papers" / "pointer-networks.yaml"
+    pointer.write_text(
+        pointer.read_text(encoding="utf-8").replace("  note: ''", "  note: Worth a read."),
+        encoding="utf-8",
+    )
+    from generator.build import build
+
+    report = build(Config(root=root), run_ingest=False)
+    assert 0 < report.rendered < 60  # the paper, pages listing it, and site-wide pages
+    page = (root / "_site" / "papers" / "pointer-networks.html").read_text(encoding="utf-8")
+    assert "Worth a read." in page
+
+
+def test_unchanged_inputs_skip_the_build(project: Path, cli, epoch: None) -> None:
+    cli(project, "build")
+    before = snapshot(project / "_site")
+    output = cli(project, "build").output
+    assert "nothing changed since the last build" in output
+    assert snapshot(project / "_site") == before
+    (project / "_site" / "index.html").unlink()  # a damaged output is rebuilt, not trusted
+    output = cli(project, "build").output
+    assert "nothing changed" not in output and (project / "_site" / "index.html").is_file()
