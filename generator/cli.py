@@ -31,6 +31,17 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
+_strict_option = click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Fail (exit 1) after reporting every warning: broken links, invalid entries, "
+    "unknown curated topics. On by default when the CI environment variable is set.",
+)
+_no_ingest_option = click.option(
+    "--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests."
+)
+
+
 class _Group(click.Group):
     """The `survey` group: operating-system errors become clear messages, not tracebacks."""
 
@@ -92,15 +103,8 @@ def _strict_default() -> bool:
 
 
 @main.command()
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Fail (exit 1) after reporting every warning: broken links, invalid entries, "
-    "unknown curated topics. On by default when the CI environment variable is set.",
-)
-@click.option(
-    "--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests."
-)
+@_strict_option
+@_no_ingest_option
 @click.option(
     "-o",
     "--output",
@@ -158,14 +162,8 @@ def topics(config: Config, labels: Path | None, margin: float | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Fail on any build warning, as `survey build` does (default: on when CI is set).",
-)
-@click.option(
-    "--no-ingest", is_flag=True, help="Build from content/papers/ as it is; skip ingesting digests."
-)
+@_strict_option
+@_no_ingest_option
 @click.option(
     "--zip",
     "zip_path",

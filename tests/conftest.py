@@ -10,10 +10,12 @@ import pytest
 
 # One Chromium for the whole session, shared by every browser test module (a fixture imported
 # into each module would start Playwright once per module, which Playwright refuses).
-from browser import chromium_browser  # noqa: E402, F401
+from browser import chromium_browser, page  # noqa: F401
 from click.testing import CliRunner, Result
 
 from generator.cli import main
+
+EPOCH = "1767225600"  # 2026-01-01: SOURCE_DATE_EPOCH for reproducible test builds
 
 REPO = Path(__file__).resolve().parent.parent
 DIGESTS = sorted((REPO / "content" / "digests").glob("*.txt"))
@@ -40,10 +42,22 @@ def make_project(dest: Path, digests: bool = True, papers: bool = False) -> Path
     return dest
 
 
+@pytest.fixture(scope="session")
+def shipped_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped digests built once per session with --strict (read-only for tests)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        mp.delenv("CI", raising=False)
+        root = make_project(tmp_path_factory.mktemp("shipped") / "proj")
+        result = CliRunner().invoke(main, ["--root", str(root), "build", "--strict", "-q"])
+        assert result.exit_code == 0, result.output
+    return root / "_site"
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project folder holding the shipped digests and no entries yet."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.delenv("CI", raising=False)
     return make_project(tmp_path / "proj")
 

@@ -12,15 +12,16 @@ matching is case-insensitive and ignores one trailing slash.
 from __future__ import annotations
 
 import re
-import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from browser import serve_handler
 
 
 def path_regexp(pattern: str) -> re.Pattern[str]:
@@ -131,13 +132,5 @@ def make_handler(site: Path, rules: Rules) -> type[SimpleHTTPRequestHandler]:
 @contextmanager
 def netlify_server(site: Path, config: Path) -> Iterator[str]:
     """Serve a built site on 127.0.0.1 (a free port) like Netlify; yield its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(site, load_rules(config)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_handler(make_handler(site, load_rules(config))) as url:
+        yield url

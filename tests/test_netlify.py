@@ -16,13 +16,11 @@ from urllib.parse import urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-from click.testing import CliRunner
 from netlify_server import load_rules, netlify_server, path_regexp
 
-from generator.cli import main
 from generator.search import read_script
 from generator.serve import CSP as SERVE_CSP
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO
 
 TOML = REPO / "netlify.toml"
 CSP = {
@@ -59,15 +57,9 @@ def fingerprint_ok(path: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the shipped digests strictly into a throw-away project; return its _site/."""
-    root = make_project(tmp_path_factory.mktemp("netlify") / "proj")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-        patch.delenv("CI", raising=False)
-        result = CliRunner().invoke(main, ["--root", str(root), "build", "--strict"])
-    assert result.exit_code == 0, result.output
-    return root / "_site"
+def site(shipped_site: Path) -> Path:
+    """The shipped digests, built strictly once for the session."""
+    return shipped_site
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import error_log, serve
+from browser import serve
 
 from generator.search import SearchDoc, build_search_files, prepare_query
 
@@ -99,16 +99,6 @@ def base(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
         return
     with serve(site) as url:
         yield url
-
-
-@pytest.fixture
-def page(chromium_browser: Any) -> Iterator[Any]:  # noqa: F811
-    context = chromium_browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = error_log(page)
-    yield page
-    context.close()
 
 
 def open_search(page: Any, base: str, query: str = "") -> None:

@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 from browser import error_log, serve
-from click.testing import CliRunner
-from conftest import make_project
 
-from generator.cli import main
 from generator.slug import slugify
 
 pytestmark = pytest.mark.browser
@@ -24,15 +21,9 @@ HOSTILE = ["foo:", "a~", "^", "title:", "+", "-", '"unmatched', "model:x", "x" *
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the shipped digests once for this module."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", "1767225600")
-        mp.delenv("CI", raising=False)
-        root = make_project(tmp_path_factory.mktemp("browser") / "proj")
-        result = CliRunner().invoke(main, ["--root", str(root), "build"], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-    return root / "_site"
+def site(shipped_site: Path) -> Path:
+    """The shipped digests, built once for the session."""
+    return shipped_site
 
 
 @pytest.fixture(scope="module", params=["file", "http"])
@@ -43,16 +34,6 @@ def base(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
         return
     with serve(site) as url:
         yield url
-
-
-@pytest.fixture
-def page(chromium_browser: Any) -> Iterator[Any]:  # noqa: F811
-    context = chromium_browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = error_log(page)
-    yield page
-    context.close()
 
 
 def results(page: Any) -> list[str]:

@@ -15,13 +15,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from browser import error_log, serve
-from click.testing import CliRunner
+from conftest import REPO
 from lxml import etree
 from lxml import html as lxml_html
 
 from generator.checks import broken_links
-from generator.cli import main
-from tests.conftest import REPO, make_project
 
 TOOLS = REPO / "tests" / "tools" / "node_modules"
 VNU = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -31,17 +29,9 @@ TOPIC = "hypernetworks"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the shipped digests once for every test here."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", "1767225600")
-        mp.delenv("CI", raising=False)
-        root = make_project(tmp_path_factory.mktemp("shipped") / "proj")
-        result = CliRunner().invoke(
-            main, ["--root", str(root), "build", "-q"], catch_exceptions=False
-        )
-        assert result.exit_code == 0, result.output
-    return root / "_site"
+def site(shipped_site: Path) -> Path:
+    """The shipped digests, built once for the session."""
+    return shipped_site
 
 
 # --------------------------------------------------------------------------- links
