@@ -1,0 +1,86 @@
+"""Ingest micro-benchmark: parse N records, then parse and store them (issue target: 10,000
+records parsed and stored in under 3 s).
+
+A corpus of exactly N distinct papers (no duplicates) is written as digests into a fresh project;
+then, in this process, with the corpus already on disk and the generator modules imported:
+
+* `parse_s`: `generator.digest.parse_digest` over every digest (parse only);
+* `ingest_s`: `generator.ingest.ingest` on the empty project: parse, merge, classify into
+  topics and write one YAML entry per paper plus the ledger (parse and store).
+
+Run on its own: `python -m bench.micro --records 10000` (prints JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .corpus import generate
+from .project import REPO, make_project
+
+
+def _cpu() -> float:
+    """Return CPU seconds used by this process and the worker processes it has waited for."""
+    own, workers = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> dict:
+    """Measure parse-only and parse+store rates for `records` records."""
+    from generator.config import load_config
+    from generator.digest import parse_digest
+    from generator.ingest import ingest
+
+    corpus = generate(records, seed, duplicate_rate=0.0)
+    root = make_project(workdir / "micro", source=source)
+    paths = corpus.write(root / "content" / "digests")
+    started, cpu = time.perf_counter(), _cpu()
+    parsed = sum(len(parse_digest(path).records) for path in paths)
+    parse_s, parse_cpu_s = time.perf_counter() - started, _cpu() - cpu
+    config = load_config(root)
+    started, cpu = time.perf_counter(), _cpu()
+    report = ingest(config)
+    ingest_s, ingest_cpu_s = time.perf_counter() - started, _cpu() - cpu
+    import generator
+
+    return {
+        "generator": str(Path(generator.__file__).parent),
+        "records": parsed,
+        "digests": len(paths),
+        "entries": report.entries,
+        "parse_s": parse_s,
+        "parse_cpu_s": parse_cpu_s,
+        "parse_records_per_s": parsed / parse_s if parse_s else None,
+        "ingest_s": ingest_s,
+        "ingest_cpu_s": ingest_cpu_s,
+        "ingest_records_per_s": parsed / ingest_s if ingest_s else None,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the micro-benchmark in a temporary folder and print its figures as JSON."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.micro", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--source", type=Path, default=REPO, help="repository or snapshot to copy")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="survey-bench-micro-") as tmp:
+        figures = run_micro(args.records, args.seed, Path(tmp), args.source)
+    json.dump(figures, sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
