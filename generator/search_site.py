@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import cache
 from .search import SearchDoc, build_search_files
 from .site import Paper, Site
 
@@ -23,15 +22,6 @@ def search_doc(paper: Paper) -> SearchDoc:
 
 
 def search_files(site: Site) -> dict[str, bytes]:
-    """Return the search payload (manifest and index shards) keyed by path in the site.
-
-    Per-document analysis is kept in the build cache, so a rebuild only tokenises papers
-    whose searchable text changed.
-    """
+    """Return the search payload (manifest and index shards) keyed by path in the site."""
     docs = [search_doc(p) for p in site.papers]
-    known = cache.load(site.config.cache_dir, "search")
-    memo = {doc: known[doc] for doc in docs if doc in known}
-    files = build_search_files(docs, shard_size=site.config.search_shard_size, analyzed=memo)
-    if memo.keys() != known.keys():
-        cache.save(site.config.cache_dir, "search", memo)
-    return files
+    return build_search_files(docs, shard_size=site.config.search_shard_size)

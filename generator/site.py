@@ -292,9 +292,12 @@ def _digest_pages(ledger: Sequence[LedgerItem], papers: Sequence[Paper]) -> tupl
             ((s.position, p) for p in papers for s in p.seen if s.digest_id == item.id),
             key=lambda pair: pair[0],
         )
-        in_digest = tuple(dict.fromkeys(p for _, p in members))
+        first: dict[str, Paper] = {}  # by slug: comparing whole papers would be quadratic
+        for _, paper in members:
+            first.setdefault(paper.slug, paper)
+        in_digest = tuple(first.values())
         new = tuple(p for p in in_digest if p.seen and p.seen[0].digest_id == item.id)
-        known = tuple(p for p in in_digest if p not in new)
+        known = tuple(p for p in in_digest if not (p.seen and p.seen[0].digest_id == item.id))
         pages.append(DigestPage(item.id, f"digests/{item.id}.html", item, in_digest, new, known))
     return tuple(pages)
 
