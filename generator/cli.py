@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from .config import Config, load_config
 from .errors import SurveyError
 
 
-def _progress(quiet: bool):  # noqa: ANN202
+def _progress(quiet: bool) -> Callable[[str], None]:
     def say(message: str) -> None:
         if not quiet:
             click.echo(message, err=True)

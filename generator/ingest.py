@@ -17,7 +17,7 @@ from pathlib import Path
 from . import cache
 from .config import Config
 from .digest import extract_links, parse_digest
-from .errors import ContentError, SurveyError
+from .errors import SurveyError
 from .fsutil import (
     atomic_write,
     atomic_write_many,
@@ -28,7 +28,7 @@ from .fsutil import (
     safe_files,
 )
 from .ledger import LedgerItem, load_ledger, record, save_ledger, today
-from .models import Digest, Entry, Observation, Record, Variant
+from .models import Digest, Entry, Observation, PartialDate, Record, Variant
 from .slug import slugify, title_key
 from .store import StoredEntry, entry_text, load_store
 from .topics import Topic, classify, load_topics
@@ -84,7 +84,7 @@ def _latest(observations: Sequence[Observation], attr: str) -> object:
     return values[-1] if values else None
 
 
-def _best_date(observations: Sequence[Observation]):  # noqa: ANN202
+def _best_date(observations: Sequence[Observation]) -> PartialDate | None:
     dated = [o.date for o in observations if o.date is not None]
     with_year = [d for d in dated if d.year is not None]
     return (with_year or dated or [None])[-1]
@@ -311,6 +311,3 @@ def _report(
                 row.unchanged += 1
         report.digests.append(row)
     return report
-
-
-__all__ = ["IngestReport", "DigestReport", "ingest", "ContentError"]

@@ -14,9 +14,8 @@ from typing import Any
 
 from . import cache
 from .errors import ContentError
-from .fsutil import atomic_write, safe_files
+from .fsutil import safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
-from .slug import slugify
 from .yamlio import dumps, load_file, loads
 
 HEADER = (
@@ -268,13 +267,3 @@ def load_file_text(text: str, path: Path) -> dict:
     """Parse entry text already in memory."""
     data = loads(text, path)
     return data if isinstance(data, dict) else {}
-
-
-def write_entry(path: Path, text: str) -> None:
-    """Write one entry atomically."""
-    atomic_write(path, text)
-
-
-def entry_path(papers_dir: Path, title: str) -> Path:
-    """Return the file an entry with this title lives in."""
-    return papers_dir / f"{slugify(title)}.yaml"
