@@ -10,16 +10,19 @@ rebuild costs little more than interpreter start-up.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
+import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache
+from . import cache, parallel
 from .config import Config
 from .errors import BuildError, SurveyError
 from .fsutil import content_lock, remove_stale_temporaries, require_inside
@@ -101,33 +104,70 @@ def write_site(
     """Write every file of the site into an empty folder."""
     from .feeds_site import feed_files
     from .pagewriter import write_pages
-    from .search_site import search_files
 
     names = copy_static(site.config.static_dir, dest)
-    progress("building the search index")
-    for rel, data in search_files(site).items():
-        # Shards are named by content in search.py and listed in the small manifest, the
-        # only search file pages name. It keeps a stable name (and short caching): were it
-        # fingerprinted, every page would change whenever any paper did.
-        if rel == "search/manifest.js":
-            names[rel] = rel
-        _write(dest, rel, data)
-    for rel, data in feed_files(site).items():
-        _write(dest, rel, data)
-    report = BuildReport(output=dest)
-    report.pages, report.rendered = write_pages(site, dest, names, previous, progress)
+    # Shards are named by content in search.py and listed in the small manifest, the only
+    # search file pages name. It keeps a stable name (and short caching): were it
+    # fingerprinted, every page would change whenever any paper did. So pages do not depend
+    # on the index, and the index is built while the pages render.
+    names["search/manifest.js"] = "search/manifest.js"
+    progress("building the search index alongside the pages")
+    with _background(_write_search, site, dest) as search_done:
+        for rel, data in feed_files(site).items():
+            _write(dest, rel, data)
+        report = BuildReport(output=dest)
+        report.pages, report.rendered = write_pages(site, dest, names, previous, progress)
+        search_done()
     report.files = sum(1 for p in dest.rglob("*") if p.is_file())
     return report
 
 
+def _write_search(site: Site, dest: Path) -> None:
+    """Write the search payload (manifest and shards) into the output folder."""
+    from .search_site import search_files
+
+    for rel, data in search_files(site).items():
+        _write(dest, rel, data)
+
+
+@contextlib.contextmanager
+def _background(task: Callable[..., None], *args: object) -> Iterator[Callable[[], None]]:
+    """Run a task in a forked process (in-line where fork is missing); yield its `wait`."""
+    if parallel.jobs_for(2, 2) < 2:
+        task(*args)
+        yield lambda: None
+        return
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pending = pool.apply_async(task, args)
+        yield lambda: pending.get()
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2); tell whether it was possible."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return done == 0
+
+
 def _swap(tmp: Path, output: Path) -> None:
-    """Replace the output folder with the new build in two renames."""
+    """Put the new build in place of the output folder, atomically where the system can.
+
+    With an atomic exchange there is no moment without a complete output folder; elsewhere
+    two renames leave a brief window, which the next build repairs (`_recover`).
+    """
     old = output.with_name(output.name + ".old")
     if old.exists():
         shutil.rmtree(old)
-    if output.exists():
-        os.replace(output, old)
-    os.replace(tmp, output)
+    if output.exists() and _exchange(tmp, output):
+        os.replace(tmp, old)  # tmp now holds the previous site
+    else:
+        if output.exists():
+            os.replace(output, old)
+        os.replace(tmp, output)
     shutil.rmtree(old, ignore_errors=True)
 
 

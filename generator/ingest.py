@@ -7,14 +7,12 @@ when the whole ingest has succeeded, each atomically, and only when their text c
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import cache
+from . import cache, parallel
 from .config import Config
 from .digest import extract_links, parse_digest
 from .errors import SurveyError
@@ -179,11 +177,7 @@ def _classify_one(paper: tuple[str, str]) -> tuple:
 def _classify_many(papers: list[tuple[str, str]], topics: Sequence[Topic]) -> list[tuple]:
     """Classify papers, on every core when there are many (pure function, so order is kept)."""
     _TOPICS[:] = topics
-    jobs = os.cpu_count() or 1
-    if len(papers) < 500 or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_classify_one(p) for p in papers]
-    with multiprocessing.get_context("fork").Pool(min(jobs, 4)) as pool:
-        return pool.map(_classify_one, papers, chunksize=64)
+    return parallel.map_chunked(_classify_one, papers, parallel.jobs_for(len(papers), 500), 64)
 
 
 def _classify_all(

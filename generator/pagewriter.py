@@ -8,7 +8,6 @@ from the previous output instead of rendered.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable
@@ -17,14 +16,14 @@ from typing import Any
 
 import jinja2
 
-from . import cache
+from . import cache, parallel
 from .errors import BuildError, ContentError
 from .render import PageSpec, make_environment, pages, render_page, site_globals
 from .site import Site
 
 Progress = Callable[[str], None]
 CACHEABLE = {"paper.html"}
-PARALLEL_MIN = 400
+PARALLEL_MIN = 100
 _JOB: dict[str, Any] = {}
 
 
@@ -74,21 +73,9 @@ def _render_range(start: int, stop: int) -> int:
 
 
 def _render_all(specs: list[PageSpec], progress: Progress) -> None:
-    jobs = min(os.cpu_count() or 1, 4)
-    if (
-        jobs < 2
-        or len(specs) < PARALLEL_MIN
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
-        _render_range(0, len(specs))
-        return
-    step = -(-len(specs) // (jobs * 4))
-    ranges = [(i, min(i + step, len(specs))) for i in range(0, len(specs), step)]
-    done = 0
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for count in pool.starmap(_render_range, ranges, chunksize=1):
-            done += count
-        progress(f"rendered {done} pages on {jobs} processes")
+    jobs = parallel.jobs_for(len(specs), PARALLEL_MIN)
+    done = sum(parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs))
+    progress(f"rendered {done} pages on {jobs} process{'es' if jobs > 1 else ''}")
 
 
 def write_pages(

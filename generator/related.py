@@ -5,13 +5,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import multiprocessing
-import os
 import random
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
+
+from . import parallel
 
 TOP_TERMS = 32  # each document is represented by its highest-weighted terms
 MAX_POSTINGS = 50  # a term links a document to at most this many heaviest holders of it
@@ -147,13 +147,8 @@ def _nearest_range(start: int, stop: int) -> list[tuple[str, ...]]:
 
 def _all_nearest(count: int) -> list[tuple[str, ...]]:
     """Rank every document's neighbours, splitting the work over the cores for big corpora."""
-    jobs = min(os.cpu_count() or 1, 4)
-    if count < PARALLEL_MIN or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _nearest_range(0, count)
-    step = -(-count // (jobs * 2))
-    ranges = [(i, min(i + step, count)) for i in range(0, count, step)]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        parts = pool.starmap(_nearest_range, ranges)
+    jobs = parallel.jobs_for(count, PARALLEL_MIN)
+    parts = parallel.starmap(_nearest_range, parallel.ranges(count, jobs * 2), jobs)
     return [item for part in parts for item in part]
 
 

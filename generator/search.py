@@ -39,8 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
-import os
 import re
 import unicodedata
 from collections import defaultdict
@@ -58,6 +56,8 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 from lunr.token_set import TokenSet
 from lunr.tokenizer import Tokenizer
+
+from . import parallel
 
 FORMAT = 1
 LUNR_VERSION = "2.3.9"
@@ -448,11 +448,7 @@ def _encode_shard(number: int, start: int) -> tuple[int, dict]:
 
 
 def _encode_shards(starts: list[tuple[int, int]]) -> list[tuple[int, dict]]:
-    jobs = min(os.cpu_count() or 1, 4)
-    if len(starts) < 2 or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_encode_shard(n, s) for n, s in starts]
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(starts))) as pool:
-        return pool.starmap(_encode_shard, starts, chunksize=1)
+    return parallel.starmap(_encode_shard, starts, parallel.jobs_for(len(starts), 2))
 
 
 def build_search_files(

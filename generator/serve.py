@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import watchfiles
 
+from . import parallel
 from .build import BuildReport, build
 from .config import Config
 from .errors import SurveyError
@@ -288,6 +289,7 @@ def serve(
     announce: Progress = print,
 ) -> None:
     """Build, serve on host:port and rebuild on every change until interrupted."""
+    parallel.disable()  # never fork from a process running server and watcher threads
     state = ServeState(output=config.output_dir)
     server = bind(state, host, port)
     rebuild(config, state, strict, run_ingest, say)

@@ -1,0 +1,54 @@
+"""Work split over the cores by forking: one policy for every stage that uses it.
+
+Forked workers inherit the parent's data without pickling it, which is what makes them pay
+off here. Forking is skipped where it is unavailable, on one core, for small inputs, and
+once `disable()` was called (the live preview forks from a process running server and
+watcher threads, where a fork can deadlock).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+MAX_JOBS = 4
+_enabled = True
+
+
+def disable() -> None:
+    """Run every later stage in this process, serially."""
+    global _enabled
+    _enabled = False
+
+
+def jobs_for(size: int, minimum: int) -> int:
+    """Return how many processes to use for `size` items (1 means: stay in this process)."""
+    if not _enabled or size < minimum or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_JOBS, size))
+
+
+def starmap(func: Callable[..., Any], calls: Sequence[tuple], jobs: int) -> list[Any]:
+    """Apply `func` to each argument tuple, in order, on `jobs` forked processes."""
+    if jobs < 2:
+        return [func(*args) for args in calls]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return pool.starmap(func, calls, chunksize=1)
+
+
+def map_chunked(
+    func: Callable[[Any], Any], items: Iterable[Any], jobs: int, chunk: int
+) -> list[Any]:
+    """Apply `func` to every item, in order, on `jobs` forked processes."""
+    if jobs < 2:
+        return [func(item) for item in items]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return pool.map(func, items, chunksize=chunk)
+
+
+def ranges(count: int, parts: int) -> list[tuple[int, int]]:
+    """Split `range(count)` into about `parts` contiguous (start, stop) slices."""
+    step = max(1, -(-count // max(parts, 1)))
+    return [(i, min(i + step, count)) for i in range(0, count, step)]
