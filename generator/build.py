@@ -126,6 +126,9 @@ def _write_search(site: Site, dest: Path) -> None:
     """Write the search payload (manifest and shards) into the output folder."""
     from .search_site import search_files
 
+    if multiprocessing.parent_process() is not None:
+        parallel.disable()  # a pool worker may not fork workers of its own
+
     for rel, data in search_files(site).items():
         _write(dest, rel, data)
 

@@ -112,3 +112,16 @@ def test_unchanged_inputs_skip_the_build(project: Path, cli, epoch: None) -> Non
     (project / "_site" / "index.html").unlink()  # a damaged output is rebuilt, not trusted
     output = cli(project, "build").output
     assert "nothing changed" not in output and (project / "_site" / "index.html").is_file()
+
+
+def test_a_sharded_search_index_builds_alongside_the_pages(project: Path, epoch: None) -> None:
+    from dataclasses import replace
+
+    from generator.build import build
+    from generator.search import read_script
+
+    config = replace(Config(root=project), search_shard_size=100)
+    build(config)
+    manifest = read_script((project / "_site" / "search" / "manifest.js").read_bytes())
+    assert [s["n"] for s in manifest["shards"]] == [100, 100, 100, 59]
+    assert all((project / "_site" / "search" / s["file"]).is_file() for s in manifest["shards"])
