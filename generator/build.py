@@ -10,14 +10,12 @@ rebuild costs little more than interpreter start-up.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
-import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,7 +110,7 @@ def write_site(
     # on the index, and the index is built while the pages render.
     names["search/manifest.js"] = "search/manifest.js"
     progress("building the search index alongside the pages")
-    with _background(_write_search, site, dest) as search_done:
+    with parallel.background(_write_search, site, dest) as search_done:
         for rel, data in feed_files(site).items():
             _write(dest, rel, data)
         report = BuildReport(output=dest)
@@ -126,23 +124,8 @@ def _write_search(site: Site, dest: Path) -> None:
     """Write the search payload (manifest and shards) into the output folder."""
     from .search_site import search_files
 
-    if multiprocessing.parent_process() is not None:
-        parallel.disable()  # a pool worker may not fork workers of its own
-
     for rel, data in search_files(site).items():
         _write(dest, rel, data)
-
-
-@contextlib.contextmanager
-def _background(task: Callable[..., None], *args: object) -> Iterator[Callable[[], None]]:
-    """Run a task in a forked process (in-line where fork is missing); yield its `wait`."""
-    if parallel.jobs_for(2, 2) < 2:
-        task(*args)
-        yield lambda: None
-        return
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        pending = pool.apply_async(task, args)
-        yield lambda: pending.get()
 
 
 def _exchange(first: Path, second: Path) -> bool:

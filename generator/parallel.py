@@ -1,16 +1,18 @@
 """Work split over the cores by forking: one policy for every stage that uses it.
 
 Forked workers inherit the parent's data without pickling it, which is what makes them pay
-off here. Forking is skipped where it is unavailable, on one core, for small inputs, and
-once `disable()` was called (the live preview forks from a process running server and
-watcher threads, where a fork can deadlock).
+off here. Forking is skipped where it is unavailable, on one core, for small inputs, inside
+a pool worker (daemonic processes may not have children), and once `disable()` was called
+(the live preview forks from a process running server and watcher threads, where a fork can
+deadlock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 MAX_JOBS = 4
@@ -25,7 +27,12 @@ def disable() -> None:
 
 def jobs_for(size: int, minimum: int) -> int:
     """Return how many processes to use for `size` items (1 means: stay in this process)."""
-    if not _enabled or size < minimum or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        not _enabled
+        or size < minimum
+        or multiprocessing.current_process().daemon
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_JOBS, size))
 
@@ -46,6 +53,18 @@ def map_chunked(
         return [func(item) for item in items]
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         return pool.map(func, items, chunksize=chunk)
+
+
+@contextlib.contextmanager
+def background(task: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
+    """Run a task in a forked process (in-line when forking is off); yield its `wait`."""
+    if jobs_for(2, 2) < 2:
+        result = task(*args)
+        yield lambda: result
+        return
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pending = pool.apply_async(task, args)
+        yield pending.get
 
 
 def ranges(count: int, parts: int) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from markupsafe import Markup
@@ -254,8 +254,6 @@ class _Modeller:
 
 
 def _with_related(papers: list[Paper], k: int) -> list[Paper]:
-    from dataclasses import replace
-
     related = related_papers([(p.slug, f"{p.title}\n{p.abstract}") for p in papers], k=k)
     return [replace(p, related=related.get(p.slug, ())) for p in papers]
 
