@@ -60,10 +60,9 @@ def compile_templates(env: jinja2.Environment, folder: Path) -> None:
 
 def _render_range(start: int, stop: int) -> int:
     """Render a slice of the job's pages (runs in a worker process or in-line)."""
-    env = make_environment(_JOB["site"].config.templates_dir)
     for spec in _JOB["specs"][start:stop]:
         try:
-            html = render_page(env, spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
+            html = render_page(_JOB["env"], spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
         except jinja2.TemplateError as exc:
             raise RenderFailure(f"{spec.path} ({spec.template}): {exc}") from None
         path = _JOB["dest"] / spec.path
@@ -95,9 +94,15 @@ def write_pages(
         if key is None or known.get(spec.path) != key or not _reuse(previous, dest, spec.path):
             todo.append(spec)
     progress(f"rendering {len(todo)} of {len(specs)} pages")
-    compile_templates(make_environment(site.config.templates_dir), site.config.templates_dir)
+    env = make_environment(site.config.templates_dir)
+    compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
     _JOB.update(
-        site=site, specs=todo, dest=dest, asset=asset_lookup(names), shared=site_globals(site)
+        env=env,
+        site=site,
+        specs=todo,
+        dest=dest,
+        asset=asset_lookup(names),
+        shared=site_globals(site),
     )
     try:
         _render_all(todo, progress)

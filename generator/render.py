@@ -45,7 +45,27 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters["year_label"] = lambda year: "Year unknown" if year is None else str(year)
     env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    env.globals["list_item"] = _ListItems(env)
     return env
+
+
+class _ListItems:
+    """Render a paper's list item once per (paper, page depth, anchor) and reuse it.
+
+    The same paper appears in many lists (every sort of its topics, the timeline, related
+    papers); its item depends only on these three values.
+    """
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.done: dict[tuple[str, str, str | None], str] = {}
+
+    def __call__(self, paper: Paper, root: str, anchor: str | None = None) -> str:
+        key = (paper.slug, root, anchor)
+        if key not in self.done:
+            macro = self.env.get_template("_papers.html").module.paper_item  # type: ignore[attr-defined]
+            self.done[key] = macro(paper, root, anchor)
+        return self.done[key]
 
 
 def year_anchor_map(papers: list[Paper]) -> dict[str, str]:
