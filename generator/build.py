@@ -26,6 +26,7 @@ from .errors import BuildError, SurveyError
 from .fsutil import content_lock, remove_stale_temporaries, require_inside
 
 if TYPE_CHECKING:
+    from .checks import Scan
     from .site import Site
 
 Progress = Callable[[str], None]
@@ -42,6 +43,7 @@ class BuildReport:
     files: int = 0
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
+    scans: dict[str, Scan] = field(default_factory=dict, repr=False)  # links and ids per page
 
 
 def load_site(config: Config) -> Site:
@@ -113,9 +115,10 @@ def write_site(
     with parallel.background(_write_search, site, dest) as search_done:
         for rel, data in feed_files(site).items():
             _write(dest, rel, data)
-        report = BuildReport(output=dest)
-        report.pages, report.rendered = write_pages(site, dest, names, previous, progress)
+        written = write_pages(site, dest, names, previous, progress)
         search_done()
+    report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
+    report.scans = written.scans
     report.files = sum(1 for p in dest.rglob("*") if p.is_file())
     return report
 
@@ -225,7 +228,7 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     try:
         report = write_site(site, tmp, progress, previous=output if output.is_dir() else None)
         progress("checking links")
-        report.warnings = [*site.warnings, *broken_links(tmp)]
+        report.warnings = [*site.warnings, *broken_links(tmp, scans=report.scans)]
         if strict and report.warnings:
             raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
         _swap(tmp, output)

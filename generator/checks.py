@@ -13,7 +13,11 @@ from urllib.parse import unquote, urlsplit
 _ATTR_RE = re.compile(r'\s(href|src|action|id)="([^"]*)"')
 
 
-def _scan(text: str) -> tuple[list[str], set[str]]:
+Scan = tuple[list[str], set[str]]  # a page's references (href, src, action) and its ids
+
+
+def scan_page(text: str) -> Scan:
+    """Return the references and the ids of one page's HTML."""
     refs, ids = [], set()
     for name, value in _ATTR_RE.findall(text):
         value = html.unescape(value)
@@ -24,11 +28,19 @@ def _scan(text: str) -> tuple[list[str], set[str]]:
     return refs, ids
 
 
-def broken_links(site_dir: Path, skip: frozenset[str] = frozenset({"404.html"})) -> list[str]:
-    """Return a message for every internal link, asset or fragment that does not resolve."""
+def broken_links(
+    site_dir: Path,
+    skip: frozenset[str] = frozenset({"404.html"}),
+    scans: dict[str, Scan] | None = None,
+) -> list[str]:
+    """Return a message for every internal link, asset or fragment that does not resolve.
+
+    `scans` holds pages already scanned while they were written; other pages are read.
+    """
     files = {p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*") if p.is_file()}
+    known = scans or {}
     scanned = {
-        rel: _scan((site_dir / rel).read_text(encoding="utf-8"))
+        rel: known[rel] if rel in known else scan_page((site_dir / rel).read_text("utf-8"))
         for rel in sorted(files)
         if rel.endswith(".html")
     }

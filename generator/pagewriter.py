@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from . import cache, parallel
+from .checks import Scan, scan_page
 from .errors import BuildError, ContentError
 from .render import PageSpec, make_environment, pages, render_page, site_globals
-from .site import Site
+from .site import Paper, Site
 
 Progress = Callable[[str], None]
 CACHEABLE = {"paper.html"}
@@ -27,13 +29,24 @@ PARALLEL_MIN = 100
 _JOB: dict[str, Any] = {}
 
 
-def _page_key(base: str, spec: PageSpec) -> str | None:
+def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str | None:
+    """Hash what a cacheable page shows: its paper and its related papers' list items."""
     if spec.template not in CACHEABLE:
         return None
-    return cache.content_key(base, spec.path, spec.template, sorted(spec.context.items()))
+    parts = [_paper_digest(spec.context["paper"], digests)]
+    parts += [_paper_digest(p, digests) for p in spec.context["related"]]
+    return cache.content_key(base, spec.path, spec.template, parts)
+
+
+def _paper_digest(paper: Paper, digests: dict[str, str]) -> str:
+    """Hash one paper's shown fields, once per build (its own related slugs are not shown)."""
+    if paper.slug not in digests:
+        digests[paper.slug] = cache.content_key(replace(paper, related=()))
+    return digests[paper.slug]
 
 
 def _reuse(previous: Path | None, dest: Path, rel: str) -> bool:
+    """Hard-link (or copy) a page from the previous output; tell whether it was there."""
     if previous is None or not (previous / rel).is_file():
         return False
     target = dest / rel
@@ -58,8 +71,9 @@ def compile_templates(env: jinja2.Environment, folder: Path) -> None:
             raise ContentError(path, exc.lineno, f"template error: {exc.message}") from None
 
 
-def _render_range(start: int, stop: int) -> int:
-    """Render a slice of the job's pages (runs in a worker process or in-line)."""
+def _render_range(start: int, stop: int) -> dict[str, Scan]:
+    """Render and write a slice of the job's pages; return each page's links and ids."""
+    scans = {}
     for spec in _JOB["specs"][start:stop]:
         try:
             html = render_page(_JOB["env"], spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
@@ -68,47 +82,61 @@ def _render_range(start: int, stop: int) -> int:
         path = _JOB["dest"] / spec.path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
-    return stop - start
+        scans[spec.path] = scan_page(html)
+    return scans
 
 
-def _render_all(specs: list[PageSpec], progress: Progress) -> None:
+def _render_all(specs: list[PageSpec], progress: Progress) -> dict[str, Scan]:
     jobs = parallel.jobs_for(len(specs), PARALLEL_MIN)
-    done = sum(parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs))
-    progress(f"rendered {done} pages on {jobs} process{'es' if jobs > 1 else ''}")
+    parts = parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs)
+    progress(f"rendered {len(specs)} pages on {jobs} process{'es' if jobs > 1 else ''}")
+    return {path: scan for part in parts for path, scan in part.items()}
+
+
+@dataclass
+class PagesWritten:
+    """What `write_pages` did: page counts and every page's links and ids (for checks)."""
+
+    pages: int
+    rendered: int
+    scans: dict[str, Scan]
 
 
 def write_pages(
     site: Site, dest: Path, names: dict[str, str], previous: Path | None, progress: Progress
-) -> tuple[int, int]:
-    """Write every page; return (pages in the site, pages actually rendered)."""
+) -> PagesWritten:
+    """Write every page, reusing unchanged paper pages from the previous output."""
     from .build import asset_lookup
 
     templates = cache.tree_stamp([site.config.templates_dir])
     base = cache.content_key(templates, sorted(names.items()), repr(site.config))
     known = cache.load(site.config.cache_dir, "pages") if previous else {}
-    specs, keys, todo = list(pages(site)), {}, []
+    specs, kept, todo, digests = list(pages(site)), {}, [], {}
     for spec in specs:
-        key = _page_key(base, spec)
-        if key is not None:
-            keys[spec.path] = key
-        if key is None or known.get(spec.path) != key or not _reuse(previous, dest, spec.path):
-            todo.append(spec)
+        key = _page_key(base, spec, digests)
+        hit = known.get(spec.path)
+        if key is not None and hit and hit[0] == key and _reuse(previous, dest, spec.path):
+            kept[spec.path] = hit
+        else:
+            todo.append((spec, key))
     progress(f"rendering {len(todo)} of {len(specs)} pages")
     env = make_environment(site.config.templates_dir)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
     _JOB.update(
         env=env,
         site=site,
-        specs=todo,
+        specs=[spec for spec, _ in todo],
         dest=dest,
         asset=asset_lookup(names),
         shared=site_globals(site),
     )
     try:
-        _render_all(todo, progress)
+        scans = _render_all(_JOB["specs"], progress)
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
         _JOB.clear()
-    cache.save(site.config.cache_dir, "pages", keys)
-    return len(specs), len(todo)
+    kept.update((spec.path, (key, scans[spec.path])) for spec, key in todo if key is not None)
+    cache.save(site.config.cache_dir, "pages", kept)
+    scans.update((path, scan) for path, (_, scan) in kept.items())
+    return PagesWritten(len(specs), len(todo), scans)

@@ -125,3 +125,47 @@ def test_a_sharded_search_index_builds_alongside_the_pages(project: Path, epoch:
     manifest = read_script((project / "_site" / "search" / "manifest.js").read_bytes())
     assert [s["n"] for s in manifest["shards"]] == [100, 100, 100, 59]
     assert all((project / "_site" / "search" / s["file"]).is_file() for s in manifest["shards"])
+
+
+def _note(root: Path, slug: str, note: str) -> None:
+    entry = root / "content" / "papers" / f"{slug}.yaml"
+    text = entry.read_text(encoding="utf-8")
+    assert "  note: ''" in text
+    entry.write_text(text.replace("  note: ''", f"  note: {note}"), encoding="utf-8")
+
+
+def test_links_of_reused_pages_are_still_checked(tmp_path: Path, cli, epoch: None) -> None:
+    from generator.build import build
+
+    root = make_project(tmp_path / "proj")
+    cli(root, "build")
+    _note(root, "pointer-networks", "'See [this](missing.html).'")
+    first = build(Config(root=root), run_ingest=False)
+    broken = [w for w in first.warnings if "missing.html" in w]
+    assert broken == ["papers/pointer-networks.html: broken link 'missing.html'"]
+    _note(root, "deep-residual-learning-for-image-recognition", "Another note.")
+    second = build(Config(root=root), run_ingest=False)
+    assert second.rendered < 60  # pointer-networks.html was reused, not rendered again
+    assert [w for w in second.warnings if "missing.html" in w] == broken
+
+
+def test_a_paper_page_key_covers_what_the_page_shows_only(shipped_site: Path) -> None:
+    from dataclasses import replace
+
+    from generator.build import load_site
+    from generator.pagewriter import _page_key
+    from generator.render import pages
+
+    site = load_site(Config(root=shipped_site.parent))
+    spec = next(s for s in pages(site) if s.template == "paper.html" and s.context["related"])
+    key = _page_key("base", spec, {})
+    first = spec.context["related"][0]
+    shuffled = replace(first, related=first.related[::-1] + ("another-paper",))
+    same = replace(spec, context={**spec.context, "related": [shuffled]})
+    renamed = replace(first, title=first.title + " (revised)")
+    other = replace(spec, context={**spec.context, "related": [renamed]})
+    assert _page_key("base", same, {}) != _page_key("base", other, {})
+    assert _page_key("base", replace(spec, context={**spec.context, "related": [first]}), {}) == (
+        _page_key("base", same, {})
+    )
+    assert key != _page_key("base2", spec, {})
