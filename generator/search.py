@@ -41,7 +41,7 @@ import json
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,7 +81,7 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _EDIT_RE = re.compile("~([0-9]+)")
 _STARS_RE = re.compile(r"\*{2,}")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_JS_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+_JS_UNSAFE = tuple((c, f"\\u{ord(c):04x}") for c in "<>&\u2028\u2029")
 # lunr.py's Tokenizer splits on these; a regex finds the same tokens much faster.
 _TOKEN_RE = re.compile("[^ \t\n\r\f\v\xa0-]+")
 _SEPARATORS = frozenset(" -")
@@ -109,6 +109,12 @@ def normalize_text(text: str) -> str:
     """Return NFC text with lone surrogates replaced and whitespace runs collapsed."""
     text = _SURROGATE_RE.sub("\ufffd", text)
     return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
+
+
+@lru_cache(maxsize=1024)
+def _label(text: str) -> str:
+    """Return a normalized topic label (few distinct values, met once per document)."""
+    return normalize_text(text)
 
 
 def _is_word_char(char: str) -> bool:
@@ -168,18 +174,35 @@ def _lower_offsets(text: str) -> list[int] | None:
     return mapping
 
 
-def analyze(text: str) -> tuple[int, dict[str, list[int]]]:
-    """Return a field's length in terms and each term's start offsets (code points)."""
+@dataclass(frozen=True)
+class FieldTerms:
+    """One field analysed: its length in terms, term frequencies, and shipped term starts."""
+
+    length: int
+    tf: dict[str, int]
+    starts: dict[str, list[int]]  # only tokens starting at or before `positions_until`
+
+
+def analyze(text: str, positions_until: int = -1) -> FieldTerms:
+    """Count a field's terms; keep start offsets (code points) of those up to an offset."""
+    lowered = text.lower()
     offsets = _lower_offsets(text)
-    terms: dict[str, list[int]] = defaultdict(list)
-    length = 0
-    for raw, start in lunr_tokens(text):
-        term = _term_for(raw)
-        if term is None:
-            continue
-        terms[term].append(offsets[start] if offsets else start)
-        length += 1
-    return length, dict(terms)
+    starts: dict[str, list[int]] = defaultdict(list)
+    rest_from = 0
+    if positions_until >= 0:
+        for match in _TOKEN_RE.finditer(lowered):
+            start = offsets[match.start()] if offsets else match.start()
+            if start > positions_until:
+                break
+            rest_from = match.end()
+            term = _term_for(match[0])
+            if term is not None:
+                starts[term].append(start)
+    rest = [t for t in map(_term_for, _TOKEN_RE.findall(lowered, rest_from)) if t is not None]
+    tf = Counter(rest)
+    for term, found in starts.items():
+        tf[term] += len(found)
+    return FieldTerms(len(rest) + sum(map(len, starts.values())), dict(tf), dict(starts))
 
 
 def lunr_tokens(text: str) -> list[tuple[str, int]]:
@@ -263,7 +286,9 @@ def js_key_order(keys: Sequence[str]) -> list[str]:
 def js_string_literal(text: str) -> str:
     """Return a JS string literal that cannot end a script element or break a line."""
     literal = json.dumps(text, ensure_ascii=False)
-    return literal.translate(_JS_UNSAFE)
+    for char, escape in _JS_UNSAFE:  # str.replace is far faster than translate on big text
+        literal = literal.replace(char, escape)
+    return literal
 
 
 def _dumps(value: Any) -> str:
@@ -288,14 +313,15 @@ def check_url(url: str) -> None:
 
 @dataclass(frozen=True)
 class _Analyzed:
-    """A document prepared for indexing: display text plus per-field terms."""
+    """A document prepared for indexing: display text, per-field terms, shipped positions."""
 
     doc: SearchDoc
     title: str
     excerpt: str
     excerpt_end: int
     lengths: tuple[int, ...]
-    fields: tuple[dict[str, list[int]], ...]
+    fields: tuple[dict[str, int], ...]  # per field: term frequencies
+    kept: tuple[dict[str, list[int]], ...]  # per field: the starts worth shipping, by term
 
 
 def order_docs(docs: Iterable[SearchDoc]) -> list[SearchDoc]:
@@ -316,25 +342,31 @@ def _field_texts(doc: SearchDoc) -> dict[str, str]:
 
 def _analyze_doc(doc: SearchDoc) -> _Analyzed:
     texts = _field_texts(doc)
-    results = [analyze(texts[name]) for name in FIELDS]
     excerpt, excerpt_end = make_excerpt(texts["abstract"])
+    until = {"title": len(texts["title"]), "abstract": excerpt_end}
+    results = [analyze(texts[name], until.get(name, -1)) for name in FIELDS]
+    kept = [r.starts for r in results]
+    at = FIELDS.index("abstract")
+    kept[at] = _in_excerpt(kept[at], excerpt, excerpt_end)
     return _Analyzed(
         doc=doc,
         title=texts["title"],
         excerpt=excerpt,
         excerpt_end=excerpt_end,
-        lengths=tuple(length for length, _ in results),
-        fields=tuple(terms for _, terms in results),
+        lengths=tuple(r.length for r in results),
+        fields=tuple(r.tf for r in results),
+        kept=tuple(kept),
     )
 
 
-def _kept_positions(item: _Analyzed, field: str, starts: list[int]) -> list[int]:
-    """Return the starts worth shipping: all in the title, those inside the excerpt."""
-    if field == "title":
-        return starts
-    if field != "abstract":
-        return []
-    return [s for s in starts if token_end(item.excerpt, s) <= item.excerpt_end]
+def _in_excerpt(starts: dict[str, list[int]], excerpt: str, end: int) -> dict[str, list[int]]:
+    """Keep the abstract's term starts whose whole token is shown in the excerpt."""
+    kept = {}
+    for term, found in starts.items():
+        inside = [s for s in found if token_end(excerpt, s) <= end]
+        if inside:
+            kept[term] = inside
+    return kept
 
 
 def _document_frequencies(items: Sequence[_Analyzed]) -> dict[str, int]:
@@ -347,11 +379,11 @@ def _document_frequencies(items: Sequence[_Analyzed]) -> dict[str, int]:
     return df
 
 
-def _invert(items: Sequence[_Analyzed]) -> dict[str, list[int]]:
-    """Return term -> shard-local numbers of the documents containing it (any field)."""
+def _invert(items: Sequence[_Analyzed], f: int) -> dict[str, list[int]]:
+    """Return term -> shard-local numbers of the documents holding it in field number f."""
     docs: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
-        for term in set().union(*item.fields):
+        for term in item.fields[f]:
             docs[term].append(i)
     return docs
 
@@ -360,26 +392,28 @@ def _encode_docs(items: Sequence[_Analyzed], docs: list[int], f: int, term: str)
     """Return one term's postings in field f: document deltas, negated when tf > 1."""
     out, last = [], -1
     for i in docs:
-        tf = len(items[i].fields[f][term])
+        tf = items[i].fields[f][term]
         out += [i - last] if tf == 1 else [last - i, tf]
         last = i
     return out
 
 
 def _encode_field(
-    items: Sequence[_Analyzed], terms: list[str], holders: dict[str, list[int]], f: int
+    items: Sequence[_Analyzed], terms: list[str], f: int
 ) -> tuple[list[int], list[int]]:
     """Return the posting and position streams of field number f."""
     post: list[int] = []
     pos: list[int] = []
+    holders = _invert(items, f)
     last_term, entry, last_entry = -1, 0, -1
     for t, term in enumerate(terms):
-        docs = [i for i in holders[term] if term in items[i].fields[f]]
-        if docs:
-            post += [t - last_term, len(docs), *_encode_docs(items, docs, f, term)]
-            last_term = t
+        docs = holders.get(term)
+        if not docs:
+            continue
+        post += [t - last_term, len(docs), *_encode_docs(items, docs, f, term)]
+        last_term = t
         for i in docs:
-            kept = _kept_positions(items[i], FIELDS[f], items[i].fields[f][term])
+            kept = items[i].kept[f].get(term)
             if kept:
                 pos += [entry - last_entry, len(kept), *delta_encode(kept, 0)]
                 last_entry = entry
@@ -388,7 +422,7 @@ def _encode_field(
 
 
 def _store_row(item: _Analyzed, topic_ids: dict[str, int]) -> list[Any]:
-    topics = sorted({topic_ids[t] for t in map(normalize_text, item.doc.topics) if t})
+    topics = sorted({topic_ids[t] for t in map(_label, item.doc.topics) if t})
     return [item.title, item.doc.url, item.doc.year, topics, item.excerpt, item.doc.date_label]
 
 
@@ -396,9 +430,10 @@ def _shard_payload(
     items: Sequence[_Analyzed], start: int, stats: dict[str, Any], topic_ids: dict[str, int]
 ) -> dict[str, Any]:
     """Return the compact JSON value of one shard."""
-    holders = _invert(items)
-    terms = sorted(holders, key=_utf16_key)
-    streams = [_encode_field(items, terms, holders, f) for f in range(len(FIELDS))]
+    terms = sorted(
+        {term for item in items for terms in item.fields for term in terms}, key=_utf16_key
+    )
+    streams = [_encode_field(items, terms, f) for f in range(len(FIELDS))]
     payload: dict[str, Any] = {
         "v": FORMAT,
         "start": start,
@@ -427,7 +462,7 @@ def _corpus_stats(items: Sequence[_Analyzed]) -> dict[str, Any]:
 
 
 def _topic_list(docs: Sequence[SearchDoc]) -> list[str]:
-    topics = {normalize_text(t) for doc in docs for t in doc.topics} - {""}
+    topics = {_label(t) for doc in docs for t in doc.topics} - {""}
     return sorted(topics, key=lambda t: (t.casefold(), t))
 
 
