@@ -196,9 +196,7 @@ def build(
         progress("nothing changed since the last build")
         return BuildReport(output=config.output_dir, unchanged=True)
     if run_ingest:
-        from .ingest import ingest
-
-        progress(ingest(config, progress=progress).lines()[-1])
+        ingest_new_digests(config, progress)
     with content_lock(config.lock_file):
         report = _build_locked(config, strict, progress)
         stamp = _input_stamp(config, strict)
@@ -212,6 +210,50 @@ def build(
             },
         )
         return report
+
+
+def _ingest_stamps(config: Config) -> tuple[str, str]:
+    """Fingerprint what ingest reads: (digests plus the rest, the rest without digests).
+
+    "The rest" is the ledger, the topic rules and which entry files exist: a change there
+    (a digest date edited, a rule retuned, an entry deleted) calls for a full ingest.
+    """
+    rest = [config.ledger_file, config.topics_file]
+    papers = sorted(p.name for p in config.papers_dir.glob("*.yaml"))
+    others = cache.content_key([(p.name, p.exists() and cache.file_stamp(p)) for p in rest], papers)
+    return cache.tree_stamp([config.digests_dir], extra=others), others
+
+
+def _pending_digests(config: Config) -> list[Path]:
+    """Return the digests the ledger does not list with their current content."""
+    from .digest import read_digest_text
+    from .fsutil import safe_files
+    from .ledger import load_ledger
+
+    known = {item.id: item.sha256 for item in load_ledger(config.ledger_file)}
+    return [
+        path
+        for path in safe_files(config.digests_dir, "*.txt", config.content_dir)
+        if known.get(path.stem) != hashlib.sha256(read_digest_text(path).encode()).hexdigest()
+    ]
+
+
+def ingest_new_digests(config: Config, progress: Progress) -> None:
+    """Ingest what changed since the last build's ingest: new digests only, when possible."""
+    from .ingest import ingest
+
+    everything, others = _ingest_stamps(config)
+    last = cache.load(config.cache_dir, "ingest")
+    if last.get("everything") == everything:
+        progress("no new digests")
+        return
+    paths = _pending_digests(config) if last.get("others") == others else None
+    if paths == []:
+        progress("no new digests")
+    else:
+        progress(ingest(config, paths, progress=progress).lines()[-1])
+    everything, others = _ingest_stamps(config)
+    cache.save(config.cache_dir, "ingest", {"everything": everything, "others": others})
 
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:

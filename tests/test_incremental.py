@@ -169,3 +169,39 @@ def test_a_paper_page_key_covers_what_the_page_shows_only(shipped_site: Path) ->
         _page_key("base", same, {})
     )
     assert key != _page_key("base2", spec, {})
+
+
+def test_build_ingests_only_new_digests_until_the_ledger_changes(
+    tmp_path: Path, cli, epoch: None
+) -> None:
+    root = make_project(tmp_path / "proj")
+    first = cli(root, "build").output
+    assert first.count("reading ") == 4
+    edit(root)  # adds 005_new.txt
+    second = cli(root, "build").output
+    assert [line for line in second.splitlines() if line.startswith("reading ")] == [
+        "reading 005_new.txt"
+    ]
+    entry = root / "content" / "papers" / "pruning-hypernetworks-for-fast-weight-generation.yaml"
+    assert "005_new" in entry.read_text(encoding="utf-8")
+    (root / "templates" / "base.html").write_text(
+        (root / "templates" / "base.html").read_text(encoding="utf-8") + "\n"
+    )
+    assert "no new digests" in cli(root, "build").output
+    ledger = root / "content" / "digests.yaml"
+    ledger.write_text(ledger.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert cli(root, "build").output.count("reading ") == 5  # the ledger changed: all again
+    cold = tmp_path / "cold"
+    shutil.copytree(root, cold, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
+    for path in (cold / "content" / "papers").glob("*.yaml"):
+        path.unlink()
+    (cold / "content" / "digests.yaml").unlink()
+    cli(cold, "build")
+    assert ingest_blocks(cold) == ingest_blocks(root)  # curated notes aside, the same entries
+
+
+def ingest_blocks(root: Path) -> dict[str, dict]:
+    """Return every entry's tool-owned `ingest:` block, by file name."""
+    from generator.yamlio import load_file
+
+    return {p.name: load_file(p)["ingest"] for p in (root / "content" / "papers").glob("*.yaml")}
