@@ -189,6 +189,19 @@ def test_fast_tokenizer_matches_lunr() -> None:
         assert search.lunr_tokens(text) == expected
 
 
+def test_fast_term_pipeline_matches_lunr_pipeline() -> None:
+    from lunr.token import Token
+
+    pipeline = search._index_pipeline()
+    raws = {raw for d in corpus_docs() for raw, _ in search.lunr_tokens(d.title + " " + d.abstract)}
+    raws |= {"(café),", "«poincaré»", "—", "the", "(the)", "and,", "e.g.,", "_x_", "ǅemal", "x²"}
+    raws |= {"running", "generalization", "sses", "1,000", "ab", "a", "bert's", "'quoted'"}
+    assert len(raws) > 5000
+    for raw in sorted(raws):
+        out = pipeline.run([Token(raw, {})])
+        assert search._term_for(raw) == (str(out[0]) if out else None), raw
+
+
 def test_title_matches_rank_first() -> None:
     docs = [
         SearchDoc("papers/a.html", "Other things", "All about pruning, pruning and pruning."),
