@@ -284,12 +284,13 @@ def _topic_pages(
 
 
 def _digest_pages(ledger: Sequence[LedgerItem], papers: Sequence[Paper]) -> tuple[DigestPage, ...]:
+    sightings: dict[str, list[tuple[int, Paper]]] = defaultdict(list)
+    for paper in papers:
+        for seen in paper.seen:
+            sightings[seen.digest_id].append((seen.position, paper))
     pages = []
     for item in ledger:
-        members = sorted(
-            ((s.position, p) for p in papers for s in p.seen if s.digest_id == item.id),
-            key=lambda pair: pair[0],
-        )
+        members = sorted(sightings[item.id], key=lambda pair: pair[0])
         first: dict[str, Paper] = {}  # by slug: comparing whole papers would be quadratic
         for _, paper in members:
             first.setdefault(paper.slug, paper)
