@@ -1,17 +1,35 @@
-"""Related papers by TF-IDF cosine similarity over a pruned inverted index, in pure Python."""
+"""Related papers: TF-IDF cosine similarity over a pruned inverted index.
+
+A document is represented by its TOP_TERMS heaviest sublinear TF-IDF terms, and a term links
+it to at most MAX_POSTINGS holders of the term. Its related papers are the `k` others with the
+highest dot product, rounded to SCORE_DIGITS, ties going to the smaller slug.
+
+Small corpora are ranked in pure Python. From NUMPY_MIN documents on, numpy (imported only
+then) does the same arithmetic on arrays, a block of documents at a time, and the output is
+the same: every weight and product is the same IEEE operation on the same operands, every
+score is the same sequence of additions from 0.0 in the same order (np.bincount adds in array
+order), norms are summed by Python's sum(), and scores are rounded by Python's round() before
+they are compared, as in `_top`. The tests check both paths against each other bit for bit.
+"""
 
 from __future__ import annotations
 
 import heapq
 import itertools
 import math
+import os
 import random
 import re
-import time
+import sys
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import parallel
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TOP_TERMS = 32  # each document is represented by its highest-weighted terms
 MAX_POSTINGS = 50  # a term links a document to at most this many heaviest holders of it
@@ -19,6 +37,14 @@ MAX_DF = 0.25  # terms in more than this share of documents carry no signal...
 MIN_DF_CUTOFF = 25  # ...unless the corpus is so small that a share means a handful
 MIN_LENGTH = 2
 SCORE_DIGITS = 9  # scores equal to this precision tie, and ties go to the smaller slug
+NUMPY_MIN = 1000  # rank with numpy from this many documents on (importing it costs ~0.1 s)
+PARALLEL_MIN = 20_000  # ...and split the ranking over the cores from this many on
+BLOCK_CELLS = 1 << 21  # documents scored at once times corpus size: bounds scratch memory
+RANK_ROWS = 2048  # documents ranked at once
+COUNT_BLOCK = 4096  # documents tokenized per numpy batch
+PACK_BITS = 63  # integer columns this wide in all are sorted as one int64
+PREFILTER = 64  # a row's first scores that bound its k-th best from below
+GRID_WIDTH = 256  # rows with more scores find their k-th best one by one
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 STOP_WORDS = frozenset(
@@ -48,7 +74,12 @@ STOP_WORDS = frozenset(
 
 def tokens(text: str) -> list[str]:
     """Split `text` into lowercase terms without stop words, numbers or 1-letter words."""
-    return [term for word in _TOKEN.findall(text.casefold()) if (term := _term(word))]
+    return _chunk_terms(text.casefold())
+
+
+def _chunk_terms(folded: str) -> list[str]:
+    """Return the index terms of casefolded text."""
+    return [term for word in _TOKEN.findall(folded) if (term := _term(word))]
 
 
 def _term(word: str) -> str:
@@ -60,14 +91,39 @@ def _term(word: str) -> str:
     return word
 
 
-def _term_counts(text: str, cache: dict[str, str]) -> Counter[str]:
-    """Count the terms of `text`; `cache` memoises word -> term across documents."""
-    words = _TOKEN.findall(text.casefold())
-    for word in set(words).difference(cache):
-        cache[word] = _term(word)
-    counts = Counter(map(cache.__getitem__, words))
-    counts.pop("", None)
-    return counts
+def _term_counts(text: str, cache: dict[str, tuple[str, ...]]) -> Counter[str]:
+    """Count the terms of `text`, in order of first use, as `tokens` finds them.
+
+    No token spans whitespace, so each whitespace-separated chunk is tokenized once per corpus
+    (`cache` maps chunk -> terms) and the chunks' terms, chained, are the text's terms in order.
+    """
+    chunks = text.casefold().split()
+    for chunk in set(chunks).difference(cache):
+        cache[chunk] = tuple(_chunk_terms(chunk))
+    return Counter(itertools.chain.from_iterable(map(cache.__getitem__, chunks)))
+
+
+def related_papers(docs: Sequence[tuple[str, str]], k: int = 5) -> dict[str, tuple[str, ...]]:
+    """Return, for each slug, up to `k` other slugs with the most similar text, best first."""
+    ordered = sorted(docs, key=lambda doc: doc[0])  # results must not depend on input order
+    slugs = [slug for slug, _ in ordered]
+    if len(set(slugs)) != len(slugs):
+        raise ValueError("related_papers: duplicate slugs")
+    texts = [text for _, text in ordered]
+    rank = _numpy_ranking if len(texts) >= NUMPY_MIN else _python_ranking
+    found = dict(zip(slugs, rank(texts, slugs, k), strict=True))
+    return {slug: found[slug] for slug, _ in docs}
+
+
+# The pure-Python path.
+
+
+def _python_ranking(texts: Sequence[str], slugs: Sequence[str], k: int) -> list[tuple[str, ...]]:
+    """Rank every document's neighbours in pure Python (the faster path for small corpora)."""
+    cache: dict[str, tuple[str, ...]] = {}
+    vectors = _vectors([_term_counts(text, cache) for text in texts])
+    index = _index(vectors)
+    return [_top(i, _scores(terms, index), slugs, k) for i, terms in enumerate(vectors)]
 
 
 def _vectors(term_counts: Sequence[Counter[str]]) -> list[list[tuple[str, float]]]:
@@ -117,63 +173,419 @@ def _index(vectors: Sequence[list[tuple[str, float]]]) -> dict[str, tuple[list[i
     return index
 
 
-def related_papers(docs: Sequence[tuple[str, str]], k: int = 5) -> dict[str, tuple[str, ...]]:
-    """Return, for each slug, up to `k` other slugs with the most similar text, best first."""
-    ordered = sorted(docs, key=lambda doc: doc[0])  # results must not depend on input order
-    slugs = [slug for slug, _ in ordered]
-    if len(set(slugs)) != len(slugs):
-        raise ValueError("related_papers: duplicate slugs")
-    cache: dict[str, str] = {}
-    vectors = _vectors([_term_counts(text, cache) for _, text in ordered])
-    index = _index(vectors)
-    _STATE.update(vectors=vectors, index=index, slugs=slugs, k=k)
-    try:
-        nearest = _all_nearest(len(slugs))
-    finally:
-        _STATE.clear()
-    found = dict(zip(slugs, nearest, strict=True))
-    return {slug: found[slug] for slug, _ in docs}
-
-
-_STATE: dict = {}
-PARALLEL_MIN = 2000
-
-
-def _nearest_range(start: int, stop: int) -> list[tuple[str, ...]]:
-    """Rank neighbours for documents start..stop (in a worker process or in-line)."""
-    vectors, index, slugs, k = _STATE["vectors"], _STATE["index"], _STATE["slugs"], _STATE["k"]
-    return [_nearest(i, vectors[i], index, slugs, k) for i in range(start, stop)]
-
-
-def _all_nearest(count: int) -> list[tuple[str, ...]]:
-    """Rank every document's neighbours, splitting the work over the cores for big corpora."""
-    jobs = parallel.jobs_for(count, PARALLEL_MIN)
-    parts = parallel.starmap(_nearest_range, parallel.ranges(count, jobs * 2), jobs)
-    return [item for part in parts for item in part]
-
-
-def _nearest(
-    i: int,
-    terms: list[tuple[str, float]],
-    index: dict[str, tuple[list[int], list[float]]],
-    slugs: Sequence[str],
-    k: int,
-) -> tuple[str, ...]:
-    """Return the slugs of the `k` best-scoring documents other than `i`."""
+def _scores(
+    terms: list[tuple[str, float]], index: dict[str, tuple[list[int], list[float]]]
+) -> dict[int, float]:
+    """Return doc number -> dot product with `terms`, for every document sharing a term."""
     scores: dict[int, float] = {}
     get = scores.get
     for term, weight in terms:
         numbers, weights = index[term]
         for j, other in zip(numbers, weights, strict=True):
             scores[j] = get(j, 0.0) + weight * other
+    return scores
+
+
+def _top(i: int, scores: dict[int, float], slugs: Sequence[str], k: int) -> tuple[str, ...]:
+    """Return the slugs of the `k` best-scoring documents other than `i`."""
     scores.pop(i, None)
     if k <= 0 or not scores:
         return ()
-    floor = round(heapq.nlargest(k, scores.values())[-1], SCORE_DIGITS)
+    low = _lowest_candidate(heapq.nlargest(k, scores.values())[-1])
+    return _best(((s, slugs[j]) for j, s in scores.items() if s >= low), k)
+
+
+# Shared by both paths: whatever computed the scores, these decide the order.
+
+
+def _lowest_candidate(kth: float) -> float:
+    """Return the lowest raw score that can still rank, given the k-th best raw score."""
+    floor = round(kth, SCORE_DIGITS)
     if floor <= 0:
         floor = 10.0**-SCORE_DIGITS
-    rounded = [(-round(s, SCORE_DIGITS), slugs[j]) for j, s in scores.items() if s >= floor - 1e-9]
-    return tuple(slug for score, slug in sorted(rounded)[:k] if score < 0)
+    return floor - 1e-9
+
+
+def _best(candidates: Iterable[tuple[float, str]], k: int) -> tuple[str, ...]:
+    """Return the slugs of the `k` best (score, slug) pairs: rounded score down, then slug."""
+    rounded = sorted((-round(s, SCORE_DIGITS), slug) for s, slug in candidates)
+    return tuple(slug for score, slug in rounded[:k] if score < 0)
+
+
+# The numpy path: the same vectors, index and scores as compressed sparse rows (CSR).
+
+
+class _Sparse(NamedTuple):
+    """Rows of (column, value) pairs: row r holds cols[ptr[r]:ptr[r + 1]] and the same vals."""
+
+    ptr: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+
+
+class _Numbering(dict):
+    """Key -> number, each new key numbered on first sight."""
+
+    def __missing__(self, key: str) -> int:
+        """Number a new key."""
+        self[key] = number = len(self)
+        return number
+
+
+class _Vocabulary:
+    """Whitespace-separated chunks and index terms, numbered on first sight."""
+
+    def __init__(self) -> None:
+        self.chunks = _Numbering()
+        self.terms = _Numbering()
+        self._ptr = array("q", [0])  # chunk c holds the terms _terms[_ptr[c]:_ptr[c + 1]]
+        self._terms = array("i")
+
+    def chunk_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return every chunk's term numbers as CSR arrays, tokenizing the new chunks."""
+        import numpy as np
+
+        for chunk in list(self.chunks)[len(self._ptr) - 1 :]:
+            self._terms.extend(map(self.terms.__getitem__, _chunk_terms(chunk)))
+            self._ptr.append(len(self._terms))
+        return np.array(self._ptr), np.array(self._terms)
+
+
+def _numpy_ranking(texts: Sequence[str], slugs: Sequence[str], k: int) -> list[tuple[str, ...]]:
+    """Rank every document's neighbours with numpy, exactly as `_python_ranking` does."""
+    terms, counts = _count_blocks(texts)
+    vectors = _Weighting(terms, counts).vectors(counts)
+    del counts
+    if k <= 0:
+        return [()] * len(texts)
+    _STATE.update(vectors=vectors, index=_posting_matrix(vectors, len(terms)), slugs=slugs, k=k)
+    try:
+        jobs = parallel.jobs_for(len(texts), PARALLEL_MIN)
+        parts = parallel.starmap(_rank_range, parallel.ranges(len(texts), jobs), jobs)
+    finally:
+        _STATE.clear()
+    return [item for part in parts for item in part]
+
+
+def _count_blocks(texts: Sequence[str]) -> tuple[list[str], list[_Sparse]]:
+    """Return the vocabulary and each text's term counts, in blocks of COUNT_BLOCK texts."""
+    vocabulary = _Vocabulary()
+    blocks = [
+        _count_block(texts[first : first + COUNT_BLOCK], vocabulary)
+        for first in range(0, len(texts), COUNT_BLOCK)
+    ]
+    return list(vocabulary.terms), blocks
+
+
+def _count_block(texts: Sequence[str], vocabulary: _Vocabulary) -> _Sparse:
+    """Return the term numbers and counts of each text, terms in order of first use."""
+    import numpy as np
+
+    chunks: list[int] = []
+    ends = [0]
+    number = vocabulary.chunks.__getitem__
+    for text in texts:
+        chunks += map(number, text.casefold().split())  # no token spans whitespace
+        ends.append(len(chunks))
+    ptr, terms = vocabulary.chunk_terms()
+    chunk = np.array(chunks, dtype=np.intp)
+    lengths = ptr[chunk + 1] - ptr[chunk]
+    docs = np.repeat(_row_numbers(np.array(ends)), lengths)
+    return _counted(docs, terms[_spans(ptr[chunk], lengths)], len(texts))
+
+
+def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Return the ranges starts[i]..starts[i] + lengths[i], one after the other."""
+    import numpy as np
+
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + lengths, lengths)
+
+
+def _counted(docs: np.ndarray, terms: np.ndarray, count: int) -> _Sparse:
+    """Return each document's distinct terms in order of first use, with their counts."""
+    import numpy as np
+
+    by_doc, by_term, places = _sort_together(docs, terms, np.arange(len(terms)))
+    new = np.ones(len(terms), dtype=bool)
+    new[1:] = (by_doc[1:] != by_doc[:-1]) | (by_term[1:] != by_term[:-1])
+    starts = np.flatnonzero(new)
+    first = np.zeros(len(terms), dtype=bool)
+    first[places[starts]] = True
+    counts = np.zeros(len(terms), dtype=np.intp)
+    counts[places[starts]] = np.diff(starts, append=len(terms))
+    return _Sparse(_ptr(docs[first], count), terms[first], counts[first])
+
+
+def _sort_together(*columns: np.ndarray) -> list[np.ndarray]:
+    """Return non-negative integer columns sorted as rows of a table, the first column first.
+
+    Packed into one int64 when they fit, they sort far faster than with np.lexsort.
+    """
+    import numpy as np
+
+    widths = [int(column.max(initial=0)).bit_length() for column in columns]
+    if sum(widths) > PACK_BITS:
+        order = np.lexsort(columns[::-1])
+        return [column[order] for column in columns]
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, width in zip(columns, widths, strict=True):
+        key <<= width
+        key |= column
+    key.sort()
+    sorted_columns = []
+    for width in reversed(widths):
+        sorted_columns.append(key & ((1 << width) - 1))
+        key >>= width
+    return sorted_columns[::-1]
+
+
+class _Weighting:
+    """The corpus-wide figures `_vectors` weights terms with, and the order of term names."""
+
+    def __init__(self, terms: list[str], counts: Sequence[_Sparse]) -> None:
+        import numpy as np
+
+        n = sum(len(block.ptr) - 1 for block in counts)
+        self.df = np.zeros(len(terms), dtype=np.int64)
+        for block in counts:
+            self.df += np.bincount(block.cols, minlength=len(terms))
+        self.cutoff = max(MIN_DF_CUTOFF, MAX_DF * n)
+        values, where = np.unique(self.df, return_inverse=True)
+        self.idf = np.array([math.log((1 + n) / (1 + d)) + 1 for d in values.tolist()])[where]
+        most = max((int(block.vals.max(initial=0)) for block in counts), default=0)
+        self.tf = np.array([0.0] + [_tf(c) for c in range(1, most + 1)])
+        self.by_name = np.array(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.intp)
+        self.place = np.empty_like(self.by_name)
+        self.place[self.by_name] = np.arange(len(terms))
+
+    def vectors(self, counts: Sequence[_Sparse]) -> _Sparse:
+        """Return every document's top terms and unit-vector weights, as `_vectors` does."""
+        return _stack([self._block(block) for block in counts])
+
+    def _block(self, counts: _Sparse) -> _Sparse:
+        """Return the top terms and unit-vector weights of a block of documents."""
+        import numpy as np
+
+        n = len(counts.ptr) - 1
+        indexed = self.df[counts.cols] <= self.cutoff
+        rows, cols = _row_numbers(counts.ptr)[indexed], counts.cols[indexed]
+        raw = self.tf[counts.vals[indexed]] * self.idf[cols]
+        norms = np.array([math.sqrt(s) or 1.0 for s in _python_sums(raw * raw, _ptr(rows, n))])
+        shared = self.df[cols] > 1
+        rows, cols, raw = rows[shared], cols[shared], raw[shared]
+        levels, weights = _levels(raw)
+        top_level, top_place = len(weights) - 1, len(self.place) - 1
+        # heapq.nlargest of (weight, term): heavier first, then the later term in name order
+        rows, lighter, earlier = _sort_together(
+            rows, top_level - levels, top_place - self.place[cols]
+        )
+        kept = _places(rows, n) < TOP_TERMS
+        rows, weights = rows[kept], weights[top_level - lighter[kept]]
+        return _Sparse(
+            _ptr(rows, n), self.by_name[top_place - earlier[kept]], weights / norms[rows]
+        )
+
+
+def _levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return each value's rank among the distinct values, and the distinct values in order."""
+    import numpy as np
+
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    levels = np.empty(len(values), dtype=np.intp)
+    levels[order] = np.cumsum(new) - 1
+    return levels, ordered[new]
+
+
+def _posting_matrix(vectors: _Sparse, size: int) -> _Sparse:
+    """Return each term's documents and weights, cut to the heaviest as `_index` does."""
+    levels, weights = _levels(vectors.vals)
+    top = len(weights) - 1
+    # heapq.nlargest by weight over documents in order: heavier first, then the earlier document
+    terms, lighter, docs = _sort_together(vectors.cols, top - levels, _row_numbers(vectors.ptr))
+    kept = _places(terms, size) < MAX_POSTINGS
+    terms, docs, lighter = _sort_together(terms[kept], docs[kept], lighter[kept])
+    return _Sparse(_ptr(terms, size), docs, weights[top - lighter])
+
+
+def _row_numbers(ptr: np.ndarray) -> np.ndarray:
+    """Return the row number of every entry of a CSR matrix."""
+    import numpy as np
+
+    return np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+
+
+def _stack(parts: Sequence[_Sparse]) -> _Sparse:
+    """Return the rows of CSR matrices one after the other."""
+    import numpy as np
+
+    return _Sparse(
+        np.concatenate([[0], *(np.diff(part.ptr) for part in parts)]).cumsum(),
+        np.concatenate([np.zeros(0, np.intp), *(part.cols for part in parts)]),
+        np.concatenate([np.zeros(0), *(part.vals for part in parts)]),
+    )
+
+
+def _ptr(rows: np.ndarray, count: int) -> np.ndarray:
+    """Return the CSR row pointers of `count` rows for sorted row numbers."""
+    import numpy as np
+
+    return np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=count))))
+
+
+def _places(rows: np.ndarray, count: int) -> np.ndarray:
+    """Return each entry's place within its row, for sorted row numbers."""
+    import numpy as np
+
+    return np.arange(len(rows)) - _ptr(rows, count)[rows]
+
+
+def _python_sums(values: np.ndarray, ptr: np.ndarray) -> list[float]:
+    """Return Python's sum() of each row of float64 values (numpy may add in another order)."""
+    items = memoryview(values)
+    return [sum(items[a:b]) for a, b in itertools.pairwise(ptr.tolist())]
+
+
+_STATE: dict = {}
+
+
+def _rank_range(start: int, stop: int) -> list[tuple[str, ...]]:
+    """Rank documents start..stop (in a worker process or in-line)."""
+    import numpy as np
+
+    vectors, index, slugs, k = _STATE["vectors"], _STATE["index"], _STATE["slugs"], _STATE["k"]
+    n = len(slugs)
+    block = max(1, BLOCK_CELLS // n)
+    stamp = np.zeros(block * n, dtype=np.int32)
+    ranked: list[tuple[str, ...]] = []
+    for first in range(start, stop, RANK_ROWS):
+        last = min(first + RANK_ROWS, stop)
+        parts = []
+        for row in range(first, last, block):  # a block's scores fill block * n cells of stamp
+            end = min(row + block, last)
+            own = np.arange(end - row) * (n + 1) + row  # each row's key for its own document
+            scores = _accumulate(_products(vectors, index, row, end, n), stamp, own)
+            parts.append(_contenders(scores, k, n))
+        ranked += _best_rows(_stack(parts), slugs, k)
+    return ranked
+
+
+class _Scores(NamedTuple):
+    """Scores of a block of rows: row r holds keys[ptr[r]:ptr[r + 1]] (row * n + doc)."""
+
+    ptr: np.ndarray
+    keys: np.ndarray
+    vals: np.ndarray
+
+
+def _products(vectors: _Sparse, index: _Sparse, first: int, last: int, n: int) -> _Scores:
+    """Return every (row * n + doc, weight * other) of rows first..last in `_scores` order."""
+    import numpy as np
+
+    lo, hi = vectors.ptr[first], vectors.ptr[last]
+    terms = vectors.cols[lo:hi]
+    lengths = index.ptr[terms + 1] - index.ptr[terms]
+    postings = _spans(index.ptr[terms], lengths)
+    rows = np.repeat(np.arange(last - first), np.diff(vectors.ptr[first : last + 1]))
+    keys = np.repeat(rows * n, lengths) + index.cols[postings]
+    ptr = np.concatenate(([0], np.cumsum(lengths)))[vectors.ptr[first : last + 1] - lo]
+    return _Scores(ptr, keys, np.repeat(vectors.vals[lo:hi], lengths) * index.vals[postings])
+
+
+def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _Scores:
+    """Return each distinct key once, with its products added in array order from 0.0.
+
+    Writing every pair's position to stamp[key] leaves one of them per key, which stands for
+    the key; np.bincount then adds each key's products one by one, in array order, exactly
+    as the `_scores` loop does. Keys in `excluded` get the score -inf.
+    """
+    import numpy as np
+
+    keys = products.keys
+    positions = np.arange(len(keys), dtype=stamp.dtype)
+    stamp[keys] = positions
+    owners = stamp[keys]
+    owner = owners == positions
+    slots = np.cumsum(owner)
+    sums = np.bincount(slots[owners] - 1, weights=products.vals).astype(float, copy=False)
+    at = stamp[excluded]  # written in this block if the key is here, else stale
+    here = (at < len(keys)) & (at >= 0)
+    at = at[here][keys[at[here]] == excluded[here]]
+    sums[slots[at] - 1] = -np.inf
+    return _Scores(np.concatenate(([0], slots))[products.ptr], keys[owner], sums)
+
+
+def _contenders(scores: _Scores, k: int, n: int) -> _Sparse:
+    """Return the documents and scores of each row that may rank or tie with its k best.
+
+    The k-th best of a row's first entries is at most its k-th best, so `_lowest_candidate`
+    of it bounds every score `_top` would consider. The -inf scores always go.
+    """
+    import numpy as np
+
+    bounds = _kth_largest(scores, k, max(PREFILTER, k + 1)).tolist()
+    lowest = [_lowest_candidate(b) if b > -math.inf else -sys.float_info.max for b in bounds]
+    keep = scores.vals >= np.repeat(lowest, np.diff(scores.ptr))
+    ptr = np.concatenate(([0], np.cumsum(keep)))[scores.ptr]
+    docs = scores.keys[keep] - _row_numbers(ptr) * n
+    return _Sparse(ptr, docs, scores.vals[keep])
+
+
+def _kth_largest(scores: _Scores | _Sparse, k: int, width: int) -> np.ndarray:
+    """Return the k-th largest of each row's first `width` scores, or -inf if it has fewer."""
+    import numpy as np
+
+    sizes = np.diff(scores.ptr)
+    width = min(width, int(sizes.max(initial=0)))
+    if width < k:
+        return np.full(len(sizes), -np.inf)
+    columns = np.arange(width)
+    filled = columns < sizes[:, None]
+    grid = np.full(filled.shape, -np.inf)
+    grid[filled] = scores.vals[(scores.ptr[:-1, None] + columns)[filled]]
+    return np.partition(grid, width - k, axis=1)[:, width - k]
+
+
+def _best_rows(scores: _Sparse, slugs: Sequence[str], k: int) -> list[tuple[str, ...]]:
+    """Return the slugs of each row's `k` best documents, exactly as `_top` ranks them."""
+    import numpy as np
+
+    kth = [_lowest_candidate(s) if s < math.inf else s for s in _kth_best(scores, k).tolist()]
+    can = scores.vals >= np.repeat(kth, np.diff(scores.ptr))
+    rows, docs = _row_numbers(scores.ptr)[can], scores.cols[can]
+    rounded = np.array([round(s, SCORE_DIGITS) for s in scores.vals[can].tolist()], dtype=float)
+    order = np.lexsort((docs, -rounded, rows))  # as `_best`, since slugs are in document order
+    rows, docs, rounded = rows[order], docs[order], rounded[order]
+    best = (_places(rows, len(kth)) < k) & (rounded > 0)
+    return _slug_tuples(rows[best], docs[best], len(kth), slugs)
+
+
+def _kth_best(scores: _Sparse, k: int) -> np.ndarray:
+    """Return each row's k-th largest score, its smallest if it has fewer, and inf if none."""
+    import numpy as np
+
+    sizes = np.diff(scores.ptr)
+    width = max(GRID_WIDTH, k)
+    kth = _kth_largest(scores, k, width)  # exact for rows no wider
+    for row in np.flatnonzero(sizes > width).tolist():
+        row_scores = scores.vals[scores.ptr[row] : scores.ptr[row + 1]]
+        kth[row] = np.partition(row_scores, len(row_scores) - k)[len(row_scores) - k]
+    filled = sizes > 0
+    kth[~filled] = np.inf
+    fewer = filled & (sizes < k)
+    kth[fewer] = np.minimum.reduceat(scores.vals, scores.ptr[:-1][filled])[fewer[filled]]
+    return kth
+
+
+def _slug_tuples(
+    rows: np.ndarray, docs: np.ndarray, count: int, slugs: Sequence[str]
+) -> list[tuple[str, ...]]:
+    """Return, for each of `count` rows, the slugs of its documents (rows sorted)."""
+    names = [slugs[j] for j in docs.tolist()]
+    return [tuple(names[a:b]) for a, b in itertools.pairwise(_ptr(rows, count).tolist())]
 
 
 def synthetic_docs(n: int, size: int = 1500, seed: int = 0) -> list[tuple[str, str]]:
@@ -198,8 +610,14 @@ def synthetic_docs(n: int, size: int = 1500, seed: int = 0) -> list[tuple[str, s
 
 
 def benchmark(n: int = 10_000, k: int = 5) -> float:
-    """Return the CPU seconds `related_papers` takes on `n` synthetic 1.5 KB documents."""
+    """Return the CPU seconds (with any worker processes') `related_papers` takes on `n` docs."""
     docs = synthetic_docs(n)
-    start = time.process_time()
+    start = _cpu_seconds()
     related_papers(docs, k)
-    return time.process_time() - start
+    return _cpu_seconds() - start
+
+
+def _cpu_seconds() -> float:
+    """Return the CPU time of this process and of its finished child processes."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system

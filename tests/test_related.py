@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from collections import Counter
+from hashlib import sha256
 
+import numpy as np
 import pytest
+from conftest import REPO
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator import related
 from generator.related import related_papers, synthetic_docs, tokens
+from generator.store import load_store
 
 CATS = [
     ("cats-a", "Cats purr when domestic cats feel safe; feline purring and whiskers."),
@@ -108,3 +117,199 @@ def test_parallel_ranking_equals_serial_ranking(monkeypatch: pytest.MonkeyPatch)
     serial = related_papers(docs)
     monkeypatch.setattr(related, "PARALLEL_MIN", 10)
     assert related_papers(docs) == serial
+
+
+# The numpy path must rank exactly as the pure-Python path: same scores, bit for bit.
+
+
+def adversarial_docs() -> list[tuple[str, str]]:
+    """Return documents that stress ties, repeats, empty and odd texts, and long postings."""
+    same = "graph neural networks message passing over molecular graphs"
+    docs = [(f"copy-{i:03d}", same) for i in range(60)]  # 60 equal scores: ties and long postings
+    docs += [(f"near-{i:02d}", f"{same} {'atoms ' * (i % 4)}bonds") for i in range(20)]
+    docs += [(f"empty-{i}", "") for i in range(3)] + [("stop", "the of and with 2024 a")]
+    docs += [(f"alone-{i}", f"zq{i}x qz{i}y") for i in range(5)]  # no term shared with anyone
+    docs += [
+        ("repeat", "model " * 300 + "models Model MODELS graph"),
+        ("odd", "Über\u00a0grosse\u2003Straße state-of-the-art don't --x-- 'quoted' İstanbul"),
+        ("odd-too", "über große strasse State-Of-The-Art DON'T x quoted istanbul"),
+        ("long", " ".join(f"term{i} graph" for i in range(400))),
+        ("tabs", "graph\tneural\nnetworks\r\nmessage\x0bpassing\x1cmolecular"),
+    ]
+    return docs
+
+
+def shipped_docs() -> list[tuple[str, str]]:
+    """Return the shipped papers as (slug, text) documents."""
+    store = load_store(REPO / "content" / "papers", REPO)
+    return [(slug, f"{s.entry.display_title}\n{s.entry.abstract}") for slug, s in store.items()]
+
+
+def ranked_both_ways(
+    docs: list[tuple[str, str]], k: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict, dict]:
+    """Return related_papers computed in pure Python and with numpy."""
+    monkeypatch.setattr(related, "NUMPY_MIN", 10**9)
+    python = related_papers(docs, k)
+    monkeypatch.setattr(related, "NUMPY_MIN", 0)
+    return python, related_papers(docs, k)
+
+
+@pytest.mark.parametrize("k", [0, 1, 5, 7, 60, 1000])
+def test_numpy_ranks_adversarial_documents_as_python(
+    k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = adversarial_docs() + synthetic_docs(300, seed=9)
+    python, numpy = ranked_both_ways(docs, k, monkeypatch)
+    assert numpy == python
+    copies = tuple(f"copy-{i:03d}" for i in range(5))[:k]  # equal scores: smaller slugs first
+    assert python["copy-055"][:5] == copies  # its terms' postings keep copies 0-49 only
+    assert python["odd"] == (("odd-too",) if k else ())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_numpy_ranks_synthetic_documents_as_python(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python, numpy = ranked_both_ways(synthetic_docs(1200, seed=seed), 5, monkeypatch)
+    assert numpy == python
+
+
+def test_numpy_ranks_shipped_papers_as_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    python, numpy = ranked_both_ways(shipped_docs(), 5, monkeypatch)
+    assert numpy == python
+    assert sum(map(len, python.values())) > 4 * len(python)
+
+
+@pytest.mark.parametrize(
+    "docs",
+    [[], [("one", "a lonely paper")], [("a", "same words"), ("b", "same words")]],
+    ids=["none", "one", "two"],
+)
+def test_numpy_handles_tiny_corpora(docs: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in (0, 1, 5):
+        python, numpy = ranked_both_ways(docs, k, monkeypatch)
+        assert numpy == python
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"PACK_BITS": 0},  # np.lexsort instead of packed keys
+        {"GRID_WIDTH": 1, "PREFILTER": 1},  # every k-th best found row by row
+        {"BLOCK_CELLS": 1, "RANK_ROWS": 3, "COUNT_BLOCK": 7},  # one row per block
+        {"PREFILTER": 10**6},  # bound from the whole row
+    ],
+    ids=["lexsort", "row-by-row", "tiny-blocks", "whole-rows"],
+)
+def test_numpy_tuning_does_not_change_the_ranking(
+    setting: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = adversarial_docs() + synthetic_docs(300, seed=5)
+    python, _ = ranked_both_ways(docs, 5, monkeypatch)
+    for name, value in setting.items():
+        monkeypatch.setattr(related, name, value)
+    assert related_papers(docs, 5) == python
+
+
+def test_numpy_ranking_in_worker_processes_equals_in_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = synthetic_docs(400, seed=4)
+    python, numpy = ranked_both_ways(docs, 5, monkeypatch)
+    monkeypatch.setattr(related, "PARALLEL_MIN", 10)
+    assert related_papers(docs) == numpy == python
+
+
+@pytest.mark.parametrize("source", ["synthetic", "shipped", "adversarial"])
+def test_numpy_vectors_index_and_scores_are_bit_identical(source: str) -> None:
+    docs = {
+        "synthetic": lambda: synthetic_docs(800, seed=7),
+        "shipped": shipped_docs,
+        "adversarial": lambda: adversarial_docs() + synthetic_docs(300, seed=1),
+    }[source]()
+    texts = [text for _, text in sorted(docs)]
+    cache: dict = {}
+    vectors = related._vectors([related._term_counts(text, cache) for text in texts])
+    index = related._index(vectors)
+    terms, counts = related._count_blocks(texts)
+    matrix = related._Weighting(terms, counts).vectors(counts)
+    postings = related._posting_matrix(matrix, len(terms))
+    assert numpy_rows(matrix, terms, key=lambda j: terms[j]) == [
+        [(t, w.hex()) for t, w in vector] for vector in vectors
+    ]
+    assert {terms[t]: row for t, row in enumerate(numpy_rows(postings, terms)) if row} == {
+        t: [(j, w.hex()) for j, w in zip(*entry, strict=True)] for t, entry in index.items()
+    }
+    n = len(texts)
+    stamp, excluded = np.zeros(n * n, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    scores = related._accumulate(related._products(matrix, postings, 0, n, n), stamp, excluded)
+    for i, vector in enumerate(vectors):
+        row = slice(scores.ptr[i], scores.ptr[i + 1])
+        found = {
+            int(key) - i * n: s.hex()
+            for key, s in zip(scores.keys[row], scores.vals[row], strict=True)
+        }
+        assert found == {j: s.hex() for j, s in related._scores(vector, index).items()}
+
+
+RECORDED = {  # sha256 of the output of the pure-Python ranking before numpy came in
+    ("synthetic", 5): "4e79ef16ba2e603b",
+    ("adversarial", 5): "6820cff4ffa46e39",
+    ("adversarial", 7): "13e1dc024675d029",
+}
+
+
+@pytest.mark.parametrize(("source", "k"), sorted(RECORDED))
+@pytest.mark.parametrize("numpy_min", [0, 10**9], ids=["numpy", "python"])
+def test_ranking_equals_the_recorded_ranking(
+    source: str, k: int, numpy_min: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = {
+        "synthetic": lambda: synthetic_docs(2500, seed=11),
+        "adversarial": lambda: adversarial_docs() + synthetic_docs(300, seed=9),
+    }[source]()
+    monkeypatch.setattr(related, "NUMPY_MIN", numpy_min)
+    result = related_papers(docs, k)
+    assert sha256(repr(sorted(result.items())).encode()).hexdigest()[:16] == RECORDED[source, k]
+
+
+def numpy_rows(matrix: related._Sparse, terms: list[str], key=int) -> list[list]:
+    """Return a CSR matrix as lists of (key(column), weight.hex()) per row."""
+    return [
+        [
+            (key(int(c)), float(w).hex())
+            for c, w in zip(matrix.cols[a:b], matrix.vals[a:b], strict=True)
+        ]
+        for a, b in zip(matrix.ptr[:-1], matrix.ptr[1:], strict=True)
+    ]
+
+
+WORDS = st.sampled_from(
+    ["Model", "models", "state-of-the-art", "don't", "x", "42", "Über", "ß", "İ", "the", "a_b"]
+)
+SPACES = st.sampled_from([" ", "\n", "\t", "\u00a0", "\u2003", "\x1c", "-", "'", ", ", "--"])
+
+
+@given(st.lists(st.one_of(WORDS, SPACES, st.text(max_size=4)), max_size=40))
+def test_term_counts_see_the_terms_of_tokens_in_order(parts: list[str]) -> None:
+    text = "".join(parts)
+    expected = Counter(tokens(text))
+    for found in (related._term_counts(text, {}), numpy_counts([text, text])[1]):
+        assert list(found.items()) == list(expected.items())
+
+
+def numpy_counts(texts: list[str]) -> list[Counter[str]]:
+    """Return each text's term counts as the numpy path reads them, in order of first use."""
+    terms, blocks = related._count_blocks(texts)
+    rows = [row for block in blocks for row in numpy_rows(block, terms, key=lambda j: terms[j])]
+    return [Counter({term: int(float.fromhex(c)) for term, c in row}) for row in rows]
+
+
+def test_small_corpora_do_not_import_numpy() -> None:
+    code = (
+        "import sys; from generator.related import related_papers, synthetic_docs; "
+        "related_papers(synthetic_docs(300)); print('numpy' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert run.stdout.strip() == "False", run.stderr
