@@ -11,7 +11,7 @@ from hashlib import sha256
 import numpy as np
 import pytest
 from conftest import REPO
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator import related
@@ -302,8 +302,26 @@ def test_term_counts_see_the_terms_of_tokens_in_order(parts: list[str]) -> None:
 def numpy_counts(texts: list[str]) -> list[Counter[str]]:
     """Return each text's term counts as the numpy path reads them, in order of first use."""
     terms, blocks = related._count_blocks(texts)
-    rows = [row for block in blocks for row in numpy_rows(block, terms, key=lambda j: terms[j])]
-    return [Counter({term: int(float.fromhex(c)) for term, c in row}) for row in rows]
+    return [
+        Counter({terms[t]: int(c) for t, c in zip(block.cols[a:b], block.vals[a:b], strict=True)})
+        for block in blocks
+        for a, b in zip(block.ptr[:-1], block.ptr[1:], strict=True)
+    ]
+
+
+FEW_WORDS = st.sampled_from(["graph", "graphs", "neural", "sparse", "prune", "the", "net", "x"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(FEW_WORDS, max_size=12).map(" ".join), max_size=30),
+    st.integers(min_value=0, max_value=8),
+)
+def test_numpy_ranks_random_small_corpora_as_python(texts: list[str], k: int) -> None:
+    docs = [(f"p{i:02d}", text) for i, text in enumerate(texts)]
+    with pytest.MonkeyPatch.context() as patch:
+        python, numpy = ranked_both_ways(docs, k, patch)
+    assert numpy == python
 
 
 def test_small_corpora_do_not_import_numpy() -> None:
