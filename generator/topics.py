@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from . import topicscore
 from .errors import ContentError
 from .models import TopicMatch
 from .slug import slugify, title_key
@@ -34,10 +34,6 @@ _TOPIC_KEYS = {"id", "title", "description", "threshold", "scoring", "evidence",
 _RULE_KEYS = {"pattern", "weight", "where", "label"}
 _SCORING_KEYS = {"title", "claim", "body", "repeat", "max_repeats", "borderline"}
 _MAX_WEIGHT = 1000.0
-_URL_RE = re.compile(r"https?://\S+|\b(?:www\.|github\.com/|gitlab\.com/)\S+", re.IGNORECASE)
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
-_LATEX_ACCENT = re.compile(r"\\[\"'`^~]")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
 
 _Loc = tuple[str | int, ...]  # path of keys/indexes to a value in the YAML document
 
@@ -296,61 +292,6 @@ def load_topics(path: Path) -> tuple[Topic, ...]:
 # ---------------------------------------------------------------- scoring
 
 
-@lru_cache(maxsize=4096)
-def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    text = _LATEX_ACCENT.sub("", _URL_RE.sub(" ", text))
-    return " ".join(text.split())
-
-
-@lru_cache(maxsize=4096)
-def _prepare(abstract: str) -> tuple[str, tuple[str, ...]]:
-    text = _clean(abstract)
-    return text, tuple(s for s in _SENTENCE_RE.split(text) if s)
-
-
-@lru_cache(maxsize=65536)
-def _is_claim(sentence: str, markers: tuple[re.Pattern[str], ...]) -> bool:
-    return any(marker.search(sentence) for marker in markers)
-
-
-def _quote(match: re.Match[str]) -> str:
-    return '"' + " ".join(match.group(0).split())[:60] + '"'
-
-
-def _title_hit(rule: Rule, title: str, scoring: Scoring) -> tuple[float, str] | None:
-    if rule.where == "abstract":
-        return None
-    match = rule.regex.search(title)
-    if match is None:
-        return None
-    return rule.weight * scoring.title, f"title {_quote(match)}"
-
-
-def _abstract_hit(rule: Rule, abstract: str, scoring: Scoring) -> tuple[float, str] | None:
-    text, sentences = _prepare(abstract)
-    if rule.where == "title" or not rule.regex.search(text):
-        return None
-    hits = [(s, m) for s in sentences if (m := rule.regex.search(s))]
-    if not hits:
-        return None
-    claims = [m for s, m in hits if _is_claim(s, scoring.claim_markers)]
-    best, place = (claims[0], "claim") if claims else (hits[0][1], "abstract")
-    extra = min(len(hits) - 1, scoring.max_repeats)
-    value = rule.weight * ((scoring.claim if claims else scoring.body) + scoring.repeat * extra)
-    times = f" x{len(hits)}" if len(hits) > 1 else ""
-    return value, f"{place} {_quote(best)}{times}"
-
-
-def _rule_hits(
-    rule: Rule, title: str, abstract: str, scoring: Scoring, sign: int
-) -> Iterator[tuple[float, str]]:
-    for hit in (_title_hit(rule, title, scoring), _abstract_hit(rule, abstract, scoring)):
-        if hit is not None:
-            value, where = hit
-            yield sign * value, f"{sign * value:+.2f} {where} [{rule.name}]"
-
-
 def score_topic(title: str, abstract: str, topic: Topic) -> TopicMatch:
     """Score one paper against one topic, keeping the evidence that fired."""
     return _score(title, abstract, topic)
@@ -358,38 +299,18 @@ def score_topic(title: str, abstract: str, topic: Topic) -> TopicMatch:
 
 def clear_cache() -> None:
     """Forget memoised scores (scoring is pure; this only frees memory)."""
-    for cached in (_score, _prepare, _clean, _is_claim):
-        cached.cache_clear()
-
-
-@lru_cache(maxsize=256)
-def _any_evidence(topic: Topic) -> re.Pattern[str] | None:
-    """Return one regex matching wherever any evidence rule could, to skip hopeless papers."""
-    if not topic.evidence:
-        return None
-    return re.compile("|".join(f"(?:{rule.pattern})" for rule in topic.evidence), re.IGNORECASE)
+    _score.cache_clear()
+    topicscore.clear_cache()
 
 
 @lru_cache(maxsize=16384)
 def _score(title: str, abstract: str, topic: Topic) -> TopicMatch:
-    clean_title = _clean(title)
-    screen = _any_evidence(topic)
-    if screen is None or not (screen.search(clean_title) or screen.search(_prepare(abstract)[0])):
-        return TopicMatch(topic.id, 0.0, ())  # no evidence at all: against-rules cannot matter
-    hits = [
-        hit
-        for rules, sign in ((topic.evidence, 1), (topic.against, -1))
-        for rule in rules
-        for hit in _rule_hits(rule, clean_title, abstract, topic.scoring, sign)
-    ]
-    ordered = sorted(enumerate(hits), key=lambda ih: (-abs(ih[1][0]), ih[0]))
-    score = round(sum(value for value, _ in hits), 2)
-    return TopicMatch(topic.id, score + 0.0, tuple(text for _, (_, text) in ordered))
+    return topicscore.scorer((topic,)).score(title, abstract)[0]
 
 
 def score_topics(title: str, abstract: str, topics: Sequence[Topic]) -> tuple[TopicMatch, ...]:
     """Score one paper against every topic, in topic order."""
-    return tuple(score_topic(title, abstract, topic) for topic in topics)
+    return topicscore.scorer(topics).score(title, abstract)
 
 
 def classify(title: str, abstract: str, topics: Sequence[Topic]) -> tuple[TopicMatch, ...]:
