@@ -11,6 +11,7 @@ an alias of a single value is harmless and allowed.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,208 @@ def load_file(path: Path) -> Any:
 
 
 def dumps(data: Any) -> str:
-    """Serialise data as block-style YAML, keeping key order and quoting ambiguous strings."""
+    """Serialise data as block-style YAML, keeping key order and quoting ambiguous strings.
+
+    Mappings, lists and scalars that `_Writer` can prove it writes exactly as PyYAML would
+    are written directly (much faster); anything else goes through PyYAML.
+    """
+    try:
+        return _Writer().document(data)
+    except _Unsupported:
+        return _pyyaml_dumps(data)
+
+
+def _pyyaml_dumps(data: Any) -> str:
     return yaml.dump(
         data,
         Dumper=_BaseDumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
-        width=100,
+        width=_WIDTH,
     )
+
+
+# ---------------------------------------------------------------- fast writer
+#
+# What `yaml.dump` with the options above does (libyaml's emitter through PyYAML's
+# representer), for the shapes written here: block mappings and indentless block lists of
+# mappings or scalars, empty lists as `[]`, empty mappings as `{}`. A scalar value follows its
+# key (`key: value`, continuation lines indented two more than the key) or its dash. A string
+# is plain unless a YAML resolver would read it as something else (`null`, `2024-01-01`,
+# `1.5`, `yes`) or an indicator forbids it (`: `, ` #`, a leading `- `, `[`, `'`, ...); then it
+# is single-quoted with `'` doubled. Both styles break lines at a single space between two
+# non-spaces once the line is longer than the width. Any other character set (tabs, line
+# breaks, control or non-BMP characters, no-break space), shared containers (PyYAML would
+# write anchors) and other types raise `_Unsupported`.
+
+_WIDTH = 100
+_STR_TAG = "tag:yaml.org,2002:str"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SAFE_TEXT = re.compile("[\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
+_RUNS = re.compile(r" +|[^ ]+")
+_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
+_RESOLVER = yaml.resolver.Resolver()
+_NO_WILDCARD = None not in _RESOLVER.yaml_implicit_resolvers
+
+
+class _Unsupported(Exception):
+    """A value the fast writer cannot prove it writes exactly as PyYAML does."""
+
+
+def _resolved(text: str) -> str:
+    """Return the tag PyYAML's dumper would read from a plain scalar."""
+    if text and text[0] not in _RESOLVER.yaml_implicit_resolvers and _NO_WILDCARD:
+        return _STR_TAG  # what `resolve` returns when no implicit resolver is looked at
+    if len(text) > 40:
+        return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    return _resolved_short(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolved_short(text: str) -> str:
+    """Resolve a short scalar (numbers, ids and kinds repeat from entry to entry)."""
+    return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+
+
+class _Writer:
+    """Write one document; refuse (raise `_Unsupported`) anything not provably identical."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.seen: set[int] = set()
+
+    def document(self, data: Any) -> str:
+        """Return the YAML text of a non-empty root mapping."""
+        if type(data) is not dict or not data:
+            raise _Unsupported
+        self.mapping(data, 0, "")
+        return "".join(self.out)
+
+    def container(self, value: dict | list) -> None:
+        """Refuse a container met twice: PyYAML would write an anchor and an alias."""
+        if id(value) in self.seen:
+            raise _Unsupported
+        self.seen.add(id(value))
+
+    def mapping(self, data: dict, indent: int, lead: str) -> None:
+        """Write a block mapping whose keys start at `indent` (the first after `lead`)."""
+        self.container(data)
+        for key, value in data.items():
+            head = f"{lead}{_key(key)}:"
+            lead = " " * indent
+            if type(value) in (dict, list) and value:
+                self.out.append(head + "\n")
+                self.nested(value, indent)
+            else:
+                self.out.append(f"{head} {self.scalar(value, len(head) + 1, indent + 2)}\n")
+
+    def nested(self, value: dict | list, indent: int) -> None:
+        """Write a non-empty mapping or list that is the value of a key at `indent`."""
+        if type(value) is dict:
+            self.mapping(value, indent + 2, " " * (indent + 2))
+        else:
+            self.sequence(value, indent)  # PyYAML does not indent a list under its key
+
+    def sequence(self, items: list, indent: int) -> None:
+        """Write a block list whose dashes are at `indent`."""
+        self.container(items)
+        for item in items:
+            lead = " " * indent + "- "
+            if type(item) is dict and item:
+                self.mapping(item, indent + 2, lead)
+            elif type(item) in (dict, list):
+                raise _Unsupported
+            else:
+                self.out.append(f"{lead}{self.scalar(item, indent + 2, indent + 2)}\n")
+
+    def scalar(self, value: Any, column: int, indent: int) -> str:
+        """Return a scalar starting at `column`, its continuation lines at `indent`."""
+        kind = type(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is int:
+            return _typed(str(value), _INT_TAG)
+        if kind is float:
+            return _typed(repr(value), _FLOAT_TAG)
+        if kind is str:
+            return _string(value, column, indent)
+        if kind in (dict, list) and not value:
+            self.container(value)
+            return "{}" if kind is dict else "[]"
+        raise _Unsupported
+
+
+def _key(key: Any) -> str:
+    if type(key) is not str or not _simple_key(key):
+        raise _Unsupported
+    return key
+
+
+@functools.lru_cache(maxsize=1024)
+def _simple_key(key: str) -> bool:
+    """Tell whether PyYAML writes a mapping key as this plain word."""
+    return bool(_KEY_RE.fullmatch(key)) and _resolved(key) == _STR_TAG
+
+
+def _typed(text: str, tag: str) -> str:
+    """Return a number's text when PyYAML writes it so and reads it back as `tag`."""
+    if "e" in text or _resolved(text) != tag:
+        raise _Unsupported  # exponents, inf and nan are spelled differently by PyYAML
+    return text
+
+
+def _string(text: str, column: int, indent: int) -> str:
+    if not text and _resolved(text) != _STR_TAG:
+        return "''"  # an empty plain scalar would read as null
+    if not _SAFE_TEXT.fullmatch(text):
+        raise _Unsupported  # a character PyYAML escapes or treats as a line break
+    if _plain(text) and _resolved(text) == _STR_TAG:
+        return _fold(text, column, indent)
+    return "'" + _fold(text.replace("'", "''"), column + 1, indent) + "'"
+
+
+def _plain(text: str) -> bool:
+    """Tell whether libyaml allows `text` as a plain scalar in block context."""
+    first = text[0]
+    return not (
+        first in _INDICATORS
+        or (first in "?:-" and text[1:2] in ("", " "))
+        or text.startswith(("---", "..."))
+        or first == " "
+        or text[-1] in ": "
+        or ": " in text
+        or " #" in text
+    )
+
+
+def _fold(text: str, column: int, indent: int) -> str:
+    """Break `text` at single inner spaces wherever the line has grown past the width."""
+    if column + len(text) <= _WIDTH + 1:
+        return text  # a break needs a space seen beyond the width
+    if "  " in text or text[0] == " " or text[-1] == " ":
+        return _fold_runs(text, column, indent)
+    lines, start = [], 0
+    while (cut := text.find(" ", start + max(1, _WIDTH + 1 - column))) != -1:
+        lines.append(text[start:cut])  # every space here lies between two non-spaces
+        start, column = cut + 1, indent
+    lines.append(text[start:])
+    return ("\n" + " " * indent).join(lines)
+
+
+def _fold_runs(text: str, column: int, indent: int) -> str:
+    """Fold like `_fold`, for text with repeated, leading or trailing spaces."""
+    runs = _RUNS.findall(text)
+    pieces, last = [], len(runs) - 1
+    for i, run in enumerate(runs):
+        if run == " " and 0 < i < last and column > _WIDTH:
+            pieces.append("\n" + " " * indent)
+            column = indent
+        else:
+            pieces.append(run)
+            column += len(run)
+    return "".join(pieces)
