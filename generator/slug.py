@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 
 MAX_SLUG = 80
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _RESERVED = {
     "con",
     "prn",
@@ -25,16 +27,21 @@ _RESERVED = {
 
 def title_key(title: str) -> str:
     """Return the identity of a title: case, punctuation, spacing and Unicode form ignored."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    key = "".join(ch for ch in decomposed if ch.isalnum())
+    if title.isascii():  # both normal forms leave ASCII alone; its case folding is lower()
+        text = title.lower()
+        key = "".join(_ASCII_WORD.findall(text))
+    else:
+        text = unicodedata.normalize("NFKC", title).casefold()
+        key = "".join(filter(str.isalnum, unicodedata.normalize("NFKD", text)))
     return key or "".join(text.split())  # symbol-only titles keep their symbols
 
 
 def _ascii_words(title: str) -> list[str]:
+    if title.isascii():
+        return _ASCII_WORD.findall(title.lower())
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", title).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.findall(r"[a-z0-9]+", text.encode("ascii", "ignore").decode("ascii"))
+    text = "".join(itertools.filterfalse(unicodedata.combining, text))
+    return _ASCII_WORD.findall(text.encode("ascii", "ignore").decode("ascii"))
 
 
 def slugify(title: str) -> str:
