@@ -42,27 +42,64 @@ def atomic_write_many(files: list[tuple[Path, str | bytes]]) -> None:
     """Write many files atomically: all temporaries first, one flush to disk, then renames.
 
     Each file is seen either old or new (never partial) whatever moment the process dies;
-    one `os.sync` replaces a `fsync` per file, which dominated large ingests.
+    one `os.sync` replaces a `fsync` per file, which dominated large ingests. A temporary is
+    named after its file (`.name.tmp`, created exclusively, so never someone else's) and is
+    removed again if anything fails before its rename.
     """
     staged: list[tuple[str, Path]] = []
+    renamed = 0
+    stager = _Stager()
     try:
         for path, data in files:
-            payload = data.encode("utf-8") if isinstance(data, str) else data
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((tmp, path))
-            os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
+            stager.stage(path, data, staged)
         os.sync()
-        while staged:
-            tmp, path = staged[0]
+        for tmp, path in staged:
             os.replace(tmp, path)
-            staged.pop(0)
+            renamed += 1
     finally:
-        for tmp, _ in staged:
+        for tmp, _ in staged[renamed:]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+class _Stager:
+    """Write temporaries next to their targets, with the mode the target has or would get."""
+
+    _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+    def __init__(self) -> None:
+        self.new_mode = 0o666 & ~_umask()  # what `open(..., 0o666)` gives a new file
+        self.folders: set[Path] = set()
+
+    def stage(self, path: Path, data: str | bytes, staged: list[tuple[str, Path]]) -> None:
+        """Write `data` to a fresh temporary beside `path`; record it in `staged` first."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        folder, name = os.path.split(os.fspath(path))
+        if folder not in self.folders:
+            os.makedirs(folder or ".", exist_ok=True)
+            self.folders.add(folder)
+        fd, tmp, created = self._open(folder, name)
+        staged.append((tmp, path))
+        with os.fdopen(fd, "wb") as handle:
+            mode = self._mode(path)
+            if mode != created:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(payload)
+
+    def _open(self, folder: str, name: str) -> tuple[int, str, int]:
+        """Create the temporary; return its descriptor, its name and the mode it got."""
+        tmp = os.path.join(folder, f".{name}.tmp")
+        try:
+            return os.open(tmp, self._FLAGS, 0o666), tmp, self.new_mode
+        except FileExistsError:  # a leftover, or a name taken: fall back to a random one
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+            return fd, tmp, 0o600
+
+    def _mode(self, path: Path) -> int:
+        try:
+            return os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            return self.new_mode
 
 
 @contextlib.contextmanager

@@ -1,0 +1,81 @@
+"""Batch atomic writes: modes kept, temporaries never left behind, every file old or new."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from generator import fsutil
+from generator.fsutil import atomic_write_many
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_writes_new_and_existing_files_keeping_modes(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.yaml"
+    kept.write_text("old", encoding="utf-8")
+    kept.chmod(0o640)
+    fresh = tmp_path / "sub" / "fresh.yaml"
+    atomic_write_many([(kept, "new"), (fresh, b"bytes"), (tmp_path / "u.yaml", "\u00e9")])
+    assert kept.read_text("utf-8") == "new" and _mode(kept) == 0o640
+    assert fresh.read_bytes() == b"bytes"
+    assert _mode(fresh) == 0o666 & ~_umask()
+    assert (tmp_path / "u.yaml").read_text("utf-8") == "\u00e9"
+    assert _hidden(tmp_path) == [] and _hidden(tmp_path / "sub") == []
+
+
+def test_a_leftover_temporary_does_not_block_or_get_reused(tmp_path: Path) -> None:
+    target = tmp_path / "a.yaml"
+    leftover = tmp_path / ".a.yaml.tmp"
+    leftover.write_text("someone else's", encoding="utf-8")
+    atomic_write_many([(target, "new")])
+    assert target.read_text("utf-8") == "new"
+    assert _mode(target) == 0o666 & ~_umask()  # not the private mode of its random temporary
+    assert leftover.read_text("utf-8") == "someone else's"
+
+
+def test_a_failing_write_changes_nothing_and_cleans_up(tmp_path: Path) -> None:
+    files = [tmp_path / f"{n}.yaml" for n in range(4)]
+    for path in files:
+        path.write_text("old", encoding="utf-8")
+    with pytest.raises(TypeError):
+        atomic_write_many([(files[0], "new"), (files[1], "new"), (files[2], 42)])  # type: ignore[list-item]
+    assert [p.read_text("utf-8") for p in files] == ["old"] * 4
+    assert _hidden(tmp_path) == []
+
+
+def test_a_failing_rename_leaves_each_file_old_or_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [tmp_path / f"{n}.yaml" for n in range(5)]
+    for path in files:
+        path.write_text("old", encoding="utf-8")
+    renamed = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: Path) -> None:
+        if len(renamed) == 2:
+            raise OSError("disk gone")
+        real_replace(src, dst)
+        renamed.append(dst)
+
+    monkeypatch.setattr(fsutil.os, "replace", replace)
+    with pytest.raises(OSError, match="disk gone"):
+        atomic_write_many([(path, "new") for path in files])
+    assert [p.read_text("utf-8") for p in files] == ["new", "new", "old", "old", "old"]
+    assert _hidden(tmp_path) == []
