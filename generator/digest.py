@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import DigestParseError
 from .models import MONTHS, Digest, Link, PartialDate, Record
@@ -34,16 +34,20 @@ _DATE_RE = re.compile(
 _AUTHORS_RE = re.compile(r"[•·*-]?\s*(?P<n>\d{1,5})\s+authors?", re.IGNORECASE)
 _SEPARATOR_RE = re.compile(r"[·•|]")
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z0-9(\"'“]")
+# `https?://...`, or a code host (optionally after `www.`) not glued to a word, `/` or `.`
+# before it. Every branch starts with a letter (the look-behind checks the one before it), so
+# the regex engine skips quickly to the few places where a URL can start.
 _URL_RE = re.compile(
-    r"(?:https?://|(?<![\w/.])(?:www\.)?(?:github|gitlab)\.com/)[^\s<>\"'`{}|\\^]+"
+    r"(?:https?://|w(?<![\w/.]w)ww\.(?:github|gitlab)\.com/|g(?<![\w/.]g)it(?:hub|lab)\.com/)"
+    r"[^\s<>\"'`{}|\\^]+"
 )
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "sourceforge.net")
-_NBSP = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\ufeff"), " ")
+_NBSP_CHARS = "\u00a0\u2007\u202f\ufeff"
+_NBSP = dict.fromkeys(map(ord, _NBSP_CHARS), " ")
 MAX_LINE = 100_000
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
     number: int
     text: str
 
@@ -69,7 +73,9 @@ def read_digest_text(path: Path) -> str:
 
 
 def _split_lines(text: str) -> list[_Line]:
-    lines = re.split(r"\r\n|\r|\n", text)
+    lines = re.split(r"\r\n|\r|\n", text) if "\r" in text else text.split("\n")
+    if not any(space in text for space in _NBSP_CHARS):
+        return [_Line(i, line.rstrip()) for i, line in enumerate(lines, start=1)]
     return [_Line(i, line.translate(_NBSP).rstrip()) for i, line in enumerate(lines, start=1)]
 
 
@@ -102,12 +108,17 @@ def _strip_chrome(lines: list[_Line]) -> tuple[str | None, list[_Line]]:
 
 def _is_meta(text: str) -> bool:
     stripped = text.strip()
-    return any(rx.fullmatch(stripped) for rx in (_AUTHORS_RE, _SEPARATOR_RE, _DATE_RE))
+    return bool(
+        _AUTHORS_RE.fullmatch(stripped)
+        or _SEPARATOR_RE.fullmatch(stripped)
+        or _DATE_RE.fullmatch(stripped)
+    )
 
 
 def looks_like_abstract(text: str) -> bool:
     """Tell whether a line reads as prose (several sentences) rather than a title."""
-    return len(_SENTENCE_BREAK.findall(text)) >= 2 or len(text) > 1500
+    breaks = _SENTENCE_BREAK.finditer(text)  # two are enough: stop looking there
+    return (next(breaks, None) is not None and next(breaks, None) is not None) or len(text) > 1500
 
 
 def _detect_layout(body: list[_Line]) -> str:
@@ -244,16 +255,26 @@ def parse_text(
     layout = _detect_layout(body)
     builder = _Builder(path, digest_id, digest_date)
     content = [line for line in body if line.text.strip()]
-    for index, line in enumerate(content):
-        if _is_meta(line.text):
+    metas = [_is_meta(line.text) for line in content]
+    for line, meta, following in zip(content, metas, _following(content, metas), strict=True):
+        if meta:
             builder.meta(line)
-            continue
-        ahead = (content[j] for j in range(index + 1, len(content)))  # no copy: stays linear
-        following = next((n for n in ahead if not _is_meta(n.text)), None)
-        builder.text(line, following)
+        else:
+            builder.text(line, following)
     records = builder.close()
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Digest(digest_id, path, layout, page_date, records, sha)
+
+
+def _following(content: list[_Line], metas: list[bool]) -> list[_Line | None]:
+    """Return, for each line, the next line that is not metadata (None at the end)."""
+    after: list[_Line | None] = [None] * len(content)
+    upcoming = None
+    for index in range(len(content) - 1, -1, -1):
+        after[index] = upcoming
+        if not metas[index]:
+            upcoming = content[index]
+    return after
 
 
 def parse_digest(path: Path, digest_date: dt.date | None = None) -> Digest:
