@@ -32,6 +32,7 @@ from .store import StoredEntry, entry_text, load_store
 from .topics import Topic, classify, load_topics
 
 Progress = Callable[[str], None]
+_PARALLEL_PARSE_BYTES = 2_000_000  # below this, forking costs more than parsing on one core
 
 
 @dataclass
@@ -167,35 +168,72 @@ class _Merger:
         return slug
 
 
-_TOPICS: list[Topic] = []
+@dataclass(frozen=True)
+class _Finish:
+    """What the workers that finish entries read (inherited when they fork, never pickled)."""
+
+    entries: dict[str, Entry]
+    store: dict[str, StoredEntry]
+    topics: Sequence[Topic]
+    keys: dict[str, str]  # slug -> content key of its topic scores
+    known: dict[str, tuple]  # content key -> cached topic matches
 
 
-def _classify_one(paper: tuple[str, str]) -> tuple:
-    return classify(paper[0], paper[1], _TOPICS)
+_FINISH: list[_Finish] = []
 
 
-def _classify_many(papers: list[tuple[str, str]], topics: Sequence[Topic]) -> list[tuple]:
-    """Classify papers, on every core when there are many (pure function, so order is kept)."""
-    _TOPICS[:] = topics
-    return parallel.map_chunked(_classify_one, papers, parallel.jobs_for(len(papers), 500), 64)
+def _finish_one(slug: str) -> tuple[tuple, str | None]:
+    """Return an entry's topic matches and its file text (None when rendering it failed)."""
+    job = _FINISH[0]
+    entry = job.entries[slug]
+    matches = job.known.get(job.keys[slug])
+    if matches is None:
+        matches = classify(entry.title, entry.abstract, job.topics)
+    try:
+        return matches, _render(entry, matches, job.store.get(slug))
+    except SurveyError:
+        return matches, None  # raised again, in order, by `_finish_all`
 
 
-def _classify_all(
-    entries: dict[str, Entry], topics: Sequence[Topic], cache_dir: Path
-) -> dict[str, Entry]:
-    """Assign topics to every entry, reusing scores for unchanged text and topic rules."""
+def _render(entry: Entry, matches: tuple, previous: StoredEntry | None) -> str:
+    """Return the file text of an entry with these topic matches."""
+    return entry_text(_derive(replace(entry, topics=matches)), previous)
+
+
+def _finish_all(
+    entries: dict[str, Entry],
+    store: dict[str, StoredEntry],
+    topics: Sequence[Topic],
+    cache_dir: Path,
+) -> dict[str, str]:
+    """Classify (reusing scores for unchanged text and rules), derive and render every entry.
+
+    The work runs on every core when there are many entries; returns each entry's file text.
+    """
     known = cache.load(cache_dir, "topics")
     rules = cache.content_key(topics)
     keys = {slug: cache.content_key(rules, e.title, e.abstract) for slug, e in entries.items()}
-    todo = {
-        keys[slug]: (e.title, e.abstract) for slug, e in entries.items() if keys[slug] not in known
+    slugs = list(entries)
+    _FINISH[:] = [_Finish(entries, store, topics, keys, known)]
+    try:
+        done = parallel.map_chunked(_finish_one, slugs, parallel.jobs_for(len(slugs), 500), 64)
+    finally:
+        _FINISH.clear()
+    _save_scores(
+        cache_dir, known, [(keys[slug], m) for slug, (m, _) in zip(slugs, done, strict=True)]
+    )
+    return {
+        slug: _render(entries[slug], m, store.get(slug)) if text is None else text
+        for slug, (m, text) in zip(slugs, done, strict=True)
     }
-    fresh = {key: known[key] for key in keys.values() if key in known}
-    fresh.update(zip(todo, _classify_many(list(todo.values()), topics), strict=True))
-    out = {slug: _derive(replace(e, topics=fresh[keys[slug]])) for slug, e in entries.items()}
+
+
+def _save_scores(cache_dir: Path, known: dict[str, tuple], scores: list[tuple[str, tuple]]) -> None:
+    """Keep the scores of the current entries for the next ingest, when they changed."""
+    fresh = {key: known[key] for key, _ in scores if key in known}
+    fresh.update((key, matches) for key, matches in scores if key not in known)
     if fresh.keys() != known.keys():
         cache.save(cache_dir, "topics", fresh)
-    return out
 
 
 def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> list[Path]:
@@ -225,12 +263,32 @@ def _import_digest(path: Path, digests_dir: Path) -> Path:
 def _parse_all(
     paths: Sequence[Path], ledger: list[LedgerItem], date: dt.date | None, progress: Progress
 ) -> list[Digest]:
+    """Parse every digest, on every core when there is a lot to read; report each in order."""
     known = {item.id: item.date for item in ledger}
+    calls = [(path, date or known.get(path.stem)) for path in paths]
+    size = sum(map(_size, paths))
+    jobs = min(len(calls), parallel.jobs_for(size, _PARALLEL_PARSE_BYTES))
+    parsed = parallel.starmap(_parse_or_none, calls, jobs)
     digests = []
-    for path in paths:
+    for (path, when), digest in zip(calls, parsed, strict=True):
         progress(f"reading {path.name}")
-        digests.append(parse_digest(path, date or known.get(path.stem)))
+        digests.append(digest if digest is not None else parse_digest(path, when))  # raises
     return digests
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it will report the problem
+
+
+def _parse_or_none(path: Path, date: dt.date | None) -> Digest | None:
+    """Parse a digest; None when it is malformed (its error is raised again in order)."""
+    try:
+        return parse_digest(path, date)
+    except SurveyError:
+        return None
 
 
 def ingest(
@@ -256,13 +314,12 @@ def _ingest(
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
-    entries = _classify_all(merger.entries, topics, config.cache_dir)
-    texts = {slug: entry_text(e, store.get(slug)) for slug, e in entries.items()}
+    texts = _finish_all(merger.entries, store, topics, config.cache_dir)
     changed = {
         slug for slug, text in texts.items() if slug not in store or store[slug].text != text
     }
     report = _report(digests, slugs_by_digest, merger.created_by, changed)
-    report.entries = len(entries)
+    report.entries = len(texts)
     writes = [(config.papers_dir / f"{slug}.yaml", texts[slug]) for slug in sorted(changed)]
     atomic_write_many(writes)
     report.written.extend(path for path, _ in writes)
