@@ -40,6 +40,7 @@ SCORE_DIGITS = 9  # scores equal to this precision tie, and ties go to the small
 NUMPY_MIN = 1000  # rank with numpy from this many documents on (importing it costs ~0.1 s)
 PARALLEL_MIN = 20_000  # ...and split the ranking over the cores from this many on
 BLOCK_CELLS = 1 << 21  # documents scored at once times corpus size: bounds scratch memory
+BLOCK_ROWS = 48  # documents scored at once at most: their scratch arrays stay in cache
 RANK_ROWS = 2048  # documents ranked at once
 COUNT_BLOCK = 4096  # documents tokenized per numpy batch
 PACK_BITS = 63  # integer columns this wide in all are sorted as one int64
@@ -299,7 +300,9 @@ def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     import numpy as np
 
     ends = np.cumsum(lengths)
-    return np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + lengths, lengths)
+    spans = np.repeat(starts - ends + lengths, lengths)
+    spans += np.arange(len(spans))
+    return spans
 
 
 def _counted(docs: np.ndarray, terms: np.ndarray, count: int) -> _Sparse:
@@ -458,7 +461,7 @@ def _rank_range(start: int, stop: int) -> list[tuple[str, ...]]:
 
     vectors, index, slugs, k = _STATE["vectors"], _STATE["index"], _STATE["slugs"], _STATE["k"]
     n = len(slugs)
-    block = max(1, BLOCK_CELLS // n)
+    block = max(1, min(BLOCK_CELLS // n, BLOCK_ROWS))
     stamp = np.zeros(block * n, dtype=np.int32)
     ranked: list[tuple[str, ...]] = []
     for first in range(start, stop, RANK_ROWS):
@@ -490,9 +493,12 @@ def _products(vectors: _Sparse, index: _Sparse, first: int, last: int, n: int) -
     lengths = index.ptr[terms + 1] - index.ptr[terms]
     postings = _spans(index.ptr[terms], lengths)
     rows = np.repeat(np.arange(last - first), np.diff(vectors.ptr[first : last + 1]))
-    keys = np.repeat(rows * n, lengths) + index.cols[postings]
+    keys = index.cols[postings]
+    keys += np.repeat(rows * n, lengths)
+    products = index.vals[postings]
+    products *= np.repeat(vectors.vals[lo:hi], lengths)  # other * weight == weight * other
     ptr = np.concatenate(([0], np.cumsum(lengths)))[vectors.ptr[first : last + 1] - lo]
-    return _Scores(ptr, keys, np.repeat(vectors.vals[lo:hi], lengths) * index.vals[postings])
+    return _Scores(ptr, keys, products)
 
 
 def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _Scores:
@@ -509,8 +515,8 @@ def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _
     stamp[keys] = positions
     owners = stamp[keys]
     owner = owners == positions
-    slots = np.cumsum(owner)
-    sums = np.bincount(slots[owners] - 1, weights=products.vals).astype(float, copy=False)
+    slots = np.cumsum(owner)  # a key's number, counting from 1
+    sums = np.bincount(slots[owners], weights=products.vals).astype(float, copy=False)[1:]
     at = stamp[excluded]  # written in this block if the key is here, else stale
     here = (at < len(keys)) & (at >= 0)
     at = at[here][keys[at[here]] == excluded[here]]
