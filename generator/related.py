@@ -476,16 +476,11 @@ def _rank_range(start: int, stop: int) -> list[tuple[str, ...]]:
     return ranked
 
 
-class _Scores(NamedTuple):
-    """Scores of a block of rows: row r holds keys[ptr[r]:ptr[r + 1]] (row * n + doc)."""
+def _products(vectors: _Sparse, index: _Sparse, first: int, last: int, n: int) -> _Sparse:
+    """Return rows first..last's (row * n + doc, weight * other) pairs in `_scores` order.
 
-    ptr: np.ndarray
-    keys: np.ndarray
-    vals: np.ndarray
-
-
-def _products(vectors: _Sparse, index: _Sparse, first: int, last: int, n: int) -> _Scores:
-    """Return every (row * n + doc, weight * other) of rows first..last in `_scores` order."""
+    Row r is the document first + r; doc is the document it shares a term with.
+    """
     import numpy as np
 
     lo, hi = vectors.ptr[first], vectors.ptr[last]
@@ -498,10 +493,10 @@ def _products(vectors: _Sparse, index: _Sparse, first: int, last: int, n: int) -
     products = index.vals[postings]
     products *= np.repeat(vectors.vals[lo:hi], lengths)  # other * weight == weight * other
     ptr = np.concatenate(([0], np.cumsum(lengths)))[vectors.ptr[first : last + 1] - lo]
-    return _Scores(ptr, keys, products)
+    return _Sparse(ptr, keys, products)
 
 
-def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _Scores:
+def _accumulate(products: _Sparse, stamp: np.ndarray, excluded: np.ndarray) -> _Sparse:
     """Return each distinct key once, with its products added in array order from 0.0.
 
     Writing every pair's position to stamp[key] leaves one of them per key, which stands for
@@ -510,7 +505,7 @@ def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _
     """
     import numpy as np
 
-    keys = products.keys
+    keys = products.cols
     positions = np.arange(len(keys), dtype=stamp.dtype)
     stamp[keys] = positions
     owners = stamp[keys]
@@ -521,11 +516,11 @@ def _accumulate(products: _Scores, stamp: np.ndarray, excluded: np.ndarray) -> _
     here = (at < len(keys)) & (at >= 0)
     at = at[here][keys[at[here]] == excluded[here]]
     sums[slots[at] - 1] = -np.inf
-    return _Scores(np.concatenate(([0], slots))[products.ptr], keys[owner], sums)
+    return _Sparse(np.concatenate(([0], slots))[products.ptr], keys[owner], sums)
 
 
-def _contenders(scores: _Scores, k: int, n: int) -> _Sparse:
-    """Return the documents and scores of each row that may rank or tie with its k best.
+def _contenders(scores: _Sparse, k: int, n: int) -> _Sparse:
+    """Return the documents and (row * n + doc) scores of each row that may rank or tie.
 
     The k-th best of a row's first entries is at most its k-th best, so `_lowest_candidate`
     of it bounds every score `_top` would consider. The -inf scores always go.
@@ -536,11 +531,11 @@ def _contenders(scores: _Scores, k: int, n: int) -> _Sparse:
     lowest = [_lowest_candidate(b) if b > -math.inf else -sys.float_info.max for b in bounds]
     keep = scores.vals >= np.repeat(lowest, np.diff(scores.ptr))
     ptr = np.concatenate(([0], np.cumsum(keep)))[scores.ptr]
-    docs = scores.keys[keep] - _row_numbers(ptr) * n
+    docs = scores.cols[keep] - _row_numbers(ptr) * n
     return _Sparse(ptr, docs, scores.vals[keep])
 
 
-def _kth_largest(scores: _Scores | _Sparse, k: int, width: int) -> np.ndarray:
+def _kth_largest(scores: _Sparse, k: int, width: int) -> np.ndarray:
     """Return the k-th largest of each row's first `width` scores, or -inf if it has fewer."""
     import numpy as np
 
@@ -559,8 +554,9 @@ def _best_rows(scores: _Sparse, slugs: Sequence[str], k: int) -> list[tuple[str,
     """Return the slugs of each row's `k` best documents, exactly as `_top` ranks them."""
     import numpy as np
 
-    kth = [_lowest_candidate(s) if s < math.inf else s for s in _kth_best(scores, k).tolist()]
-    can = scores.vals >= np.repeat(kth, np.diff(scores.ptr))
+    kth = _kth_best(scores, k).tolist()
+    lowest = [_lowest_candidate(s) if s < math.inf else s for s in kth]
+    can = scores.vals >= np.repeat(lowest, np.diff(scores.ptr))
     rows, docs = _row_numbers(scores.ptr)[can], scores.cols[can]
     rounded = np.array([round(s, SCORE_DIGITS) for s in scores.vals[can].tolist()], dtype=float)
     order = np.lexsort((docs, -rounded, rows))  # as `_best`, since slugs are in document order

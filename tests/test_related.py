@@ -248,7 +248,7 @@ def test_numpy_vectors_index_and_scores_are_bit_identical(source: str) -> None:
         row = slice(scores.ptr[i], scores.ptr[i + 1])
         found = {
             int(key) - i * n: s.hex()
-            for key, s in zip(scores.keys[row], scores.vals[row], strict=True)
+            for key, s in zip(scores.cols[row], scores.vals[row], strict=True)
         }
         assert found == {j: s.hex() for j, s in related._scores(vector, index).items()}
 
