@@ -27,7 +27,7 @@ _URL_RE = re.compile(r"https?://\S+|\b(?:www\.|github\.com/|gitlab\.com/)\S+", r
 _URL_HINTS = ("http", "www.", "github.com/", "gitlab.com/")  # one is in any URL match
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _LATEX_ACCENT = re.compile(r"\\[\"'`^~]")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9(\[\"'])")
 
 Hit = tuple[float, str]
 
@@ -46,6 +46,8 @@ def clean(text: str) -> str:
         text = _URL_RE.sub(" ", unicodedata.normalize("NFKC", text).translate(_DASHES))
     if "\\" in text:
         text = _LATEX_ACCENT.sub("", text)
+    if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # its only white space is single inner spaces already
     return " ".join(text.split())
 
 
@@ -53,7 +55,20 @@ def clean(text: str) -> str:
 def prepare(abstract: str) -> tuple[str, tuple[str, ...]]:
     """Return an abstract's cleaned text and its sentences."""
     text = clean(abstract)
-    return text, tuple(s for s in _SENTENCE_RE.split(text) if s)
+    return text, tuple(s for s in _sentences_of(text) if s)
+
+
+def _sentences_of(text: str) -> list[str]:
+    """Split text at white space after `.`, `!` or `?` and before a capital, digit or opening.
+
+    The same pieces as `re.split(r"(?<=[.!?])\\s+(?=[A-Z0-9(\\[\"'])", text)`.
+    """
+    parts, start = [], 0
+    for match in _SENTENCE_END.finditer(text):  # the full stop first lets the engine skip ahead
+        parts.append(text[start : match.start() + 1])
+        start = match.end()
+    parts.append(text[start:])
+    return parts
 
 
 @lru_cache(maxsize=65536)

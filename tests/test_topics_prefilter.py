@@ -151,6 +151,20 @@ def test_generated_papers_score_as_the_reference(tricky: tuple, title: str, part
     _assert_same([(title, abstract), (abstract[:80], title)], tricky + TOPICS)
 
 
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(max_size=40)
+    | st.lists(
+        st.sampled_from(
+            ["A", "b", ".", "!", "?", " ", "  ", "\t", "\n", "(", "1", "\u2013"]
+            + ["http://x.y", "www.a", "\\'e", "\u00a0", "\x7f", "GitHub.com/a"]
+        )
+    ).map("".join)
+)
+def test_text_is_prepared_as_before(text: str) -> None:
+    assert prepare(text) == reference_topics.prepare(text)
+
+
 def test_a_rule_that_cannot_join_the_screen_fails_as_before(tmp_path: Path) -> None:
     path = tmp_path / "topics.yaml"
     path.write_text(TRICKY_TOPICS.replace("'(?x: deep \\  learning)'", "'(?x) deep'"), "utf-8")
