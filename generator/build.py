@@ -242,6 +242,9 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
     """Ingest what changed since the last build's ingest: new digests only, when possible."""
     from .ingest import ingest
 
+    with content_lock(config.lock_file):  # what a killed ingest left, even when none runs
+        remove_stale_temporaries(config.papers_dir, ".*.tmp")
+        remove_stale_temporaries(config.content_dir, ".digests.yaml.*.tmp")
     everything, others = _ingest_stamps(config)
     last = cache.load(config.cache_dir, "ingest")
     if last.get("everything") == everything:
