@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from hashlib import sha256
 
 import numpy as np
@@ -235,10 +236,10 @@ def test_numpy_vectors_index_and_scores_are_bit_identical(source: str) -> None:
     terms, counts = related._count_blocks(texts)
     matrix = related._Weighting(terms, counts).vectors(counts)
     postings = related._posting_matrix(matrix, len(terms))
-    assert numpy_rows(matrix, terms, key=lambda j: terms[j]) == [
+    assert numpy_rows(matrix, key=terms.__getitem__) == [
         [(t, w.hex()) for t, w in vector] for vector in vectors
     ]
-    assert {terms[t]: row for t, row in enumerate(numpy_rows(postings, terms)) if row} == {
+    assert {terms[t]: row for t, row in enumerate(numpy_rows(postings)) if row} == {
         t: [(j, w.hex()) for j, w in zip(*entry, strict=True)] for t, entry in index.items()
     }
     n = len(texts)
@@ -274,7 +275,7 @@ def test_ranking_equals_the_recorded_ranking(
     assert sha256(repr(sorted(result.items())).encode()).hexdigest()[:16] == RECORDED[source, k]
 
 
-def numpy_rows(matrix: related._Sparse, terms: list[str], key=int) -> list[list]:
+def numpy_rows(matrix: related._Sparse, key: Callable[[int], object] = int) -> list[list]:
     """Return a CSR matrix as lists of (key(column), weight.hex()) per row."""
     return [
         [
