@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -42,83 +42,64 @@ def atomic_write_many(files: list[tuple[Path, str | bytes]]) -> None:
     """Write many files atomically: all temporaries first, one flush to disk, then renames.
 
     Each file is seen either old or new (never partial) whatever moment the process dies;
-    one `os.sync` replaces a `fsync` per file, which dominated large ingests. If anything
-    fails, every temporary not yet renamed is removed again.
+    one `os.sync` replaces a `fsync` per file, which dominated large ingests. A temporary is
+    named after its file (`.name.tmp`, created exclusively, so never someone else's) and is
+    removed again if anything fails before its rename.
     """
     staged: list[tuple[str, Path]] = []
+    renamed = 0
+    stager = _Stager()
     try:
         for path, data in files:
-            staged.append((write_temporary(path, data), path))
-    except BaseException:
-        remove_temporaries(tmp for tmp, _ in staged)
-        raise
-    commit_temporaries(staged)
-
-
-def write_temporary(path: Path, data: str | bytes) -> str:
-    """Write `data` to a new hidden temporary beside `path`; return the temporary's name.
-
-    The temporary is `.<name>.tmp`, created exclusively so it is never someone else's (a
-    random name if that one is taken), with the mode `path` has or a new file would get.
-    It is removed again if writing it fails.
-    """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    folder, name = os.path.split(os.fspath(path))
-    os.makedirs(folder or ".", exist_ok=True)
-    fd, tmp, mode = _create_temporary(folder, name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            wanted = _mode_of(path)
-            if wanted != mode:
-                os.fchmod(handle.fileno(), wanted)
-            handle.write(payload)
-    except BaseException:
-        remove_temporaries([tmp])
-        raise
-    return tmp
-
-
-def commit_temporaries(staged: list[tuple[str, Path]]) -> None:
-    """Flush every write to disk once, then rename each temporary over its file, in order.
-
-    If a rename fails, the temporaries not yet renamed are removed.
-    """
-    renamed = 0
-    try:
+            stager.stage(path, data, staged)
         os.sync()
         for tmp, path in staged:
             os.replace(tmp, path)
             renamed += 1
     finally:
-        remove_temporaries(tmp for tmp, _ in staged[renamed:])
+        for tmp, _ in staged[renamed:]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
-def remove_temporaries(names: Iterable[str]) -> None:
-    """Delete temporaries, ignoring those already gone."""
-    for name in names:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
+class _Stager:
+    """Write temporaries next to their targets, with the mode the target has or would get."""
 
+    _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    def __init__(self) -> None:
+        self.new_mode = 0o666 & ~_umask()  # what `open(..., 0o666)` gives a new file
+        self.folders: set[Path] = set()
 
+    def stage(self, path: Path, data: str | bytes, staged: list[tuple[str, Path]]) -> None:
+        """Write `data` to a fresh temporary beside `path`; record it in `staged` first."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        folder, name = os.path.split(os.fspath(path))
+        if folder not in self.folders:
+            os.makedirs(folder or ".", exist_ok=True)
+            self.folders.add(folder)
+        fd, tmp, created = self._open(folder, name)
+        staged.append((tmp, path))
+        with os.fdopen(fd, "wb") as handle:
+            mode = self._mode(path)
+            if mode != created:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(payload)
 
-def _create_temporary(folder: str, name: str) -> tuple[int, str, int]:
-    """Create a temporary for `name`; return its descriptor, its path and the mode it got."""
-    tmp = os.path.join(folder, f".{name}.tmp")
-    try:
-        return os.open(tmp, _TEMP_FLAGS, 0o666), tmp, 0o666 & ~_umask()
-    except FileExistsError:  # a leftover, or a name taken: fall back to a random one
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
-        return fd, tmp, 0o600
+    def _open(self, folder: str, name: str) -> tuple[int, str, int]:
+        """Create the temporary; return its descriptor, its name and the mode it got."""
+        tmp = os.path.join(folder, f".{name}.tmp")
+        try:
+            return os.open(tmp, self._FLAGS, 0o666), tmp, self.new_mode
+        except FileExistsError:  # a leftover, or a name taken: fall back to a random one
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+            return fd, tmp, 0o600
 
-
-def _mode_of(path: Path) -> int:
-    """Return the permission bits `path` has, or those a new file gets."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
+    def _mode(self, path: Path) -> int:
+        try:
+            return os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            return self.new_mode
 
 
 @contextlib.contextmanager

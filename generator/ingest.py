@@ -18,14 +18,12 @@ from .digest import extract_links, parse_digest
 from .errors import SurveyError
 from .fsutil import (
     atomic_write,
-    commit_temporaries,
+    atomic_write_many,
     content_lock,
     inside,
     remove_stale_temporaries,
-    remove_temporaries,
     require_inside,
     safe_files,
-    write_temporary,
 )
 from .ledger import LedgerItem, load_ledger, record, save_ledger, today
 from .models import Digest, Entry, Observation, PartialDate, Record, Variant
@@ -179,35 +177,22 @@ class _Finish:
     topics: Sequence[Topic]
     keys: dict[str, str]  # slug -> content key of its topic scores
     known: dict[str, tuple]  # content key -> cached topic matches
-    papers_dir: Path
 
 
 _FINISH: list[_Finish] = []
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """One entry finished: its topic matches and where its new text waits, if it changed."""
-
-    matches: tuple
-    temporary: str | None = None  # written beside the entry file, renamed into place later
-    failed: bool = False  # rendering raised an error, raised again in order by the parent
-
-
-def _finish_one(slug: str) -> _Finished:
-    """Classify (unless cached), derive and render one entry; stage its text if it changed."""
+def _finish_one(slug: str) -> tuple[tuple, str | None]:
+    """Return an entry's topic matches and its file text (None when rendering it failed)."""
     job = _FINISH[0]
-    entry, previous = job.entries[slug], job.store.get(slug)
+    entry = job.entries[slug]
     matches = job.known.get(job.keys[slug])
     if matches is None:
         matches = classify(entry.title, entry.abstract, job.topics)
     try:
-        text = _render(entry, matches, previous)
+        return matches, _render(entry, matches, job.store.get(slug))
     except SurveyError:
-        return _Finished(matches, failed=True)
-    if previous is not None and previous.text == text:
-        return _Finished(matches)
-    return _Finished(matches, write_temporary(job.papers_dir / f"{slug}.yaml", text))
+        return matches, None  # raised again, in order, by `_finish_all`
 
 
 def _render(entry: Entry, matches: tuple, previous: StoredEntry | None) -> str:
@@ -219,35 +204,28 @@ def _finish_all(
     entries: dict[str, Entry],
     store: dict[str, StoredEntry],
     topics: Sequence[Topic],
-    config: Config,
-) -> dict[str, str | None]:
-    """Finish every entry, on every core when there are many; return their temporaries.
+    cache_dir: Path,
+) -> dict[str, str]:
+    """Classify (reusing scores for unchanged text and rules), derive and render every entry.
 
-    Scores are reused for unchanged text and rules. Each changed entry's new text is in a
-    temporary (None: unchanged), for the caller to rename into place. On any error no
-    temporary is left and the error is the one a serial ingest would raise first.
+    The work runs on every core when there are many entries; returns each entry's file text.
     """
-    known = cache.load(config.cache_dir, "topics")
+    known = cache.load(cache_dir, "topics")
     rules = cache.content_key(topics)
     keys = {slug: cache.content_key(rules, e.title, e.abstract) for slug, e in entries.items()}
     slugs = list(entries)
-    _FINISH[:] = [_Finish(entries, store, topics, keys, known, config.papers_dir)]
+    _FINISH[:] = [_Finish(entries, store, topics, keys, known)]
     try:
         done = parallel.map_chunked(_finish_one, slugs, parallel.jobs_for(len(slugs), 500), 64)
-    except BaseException:
-        remove_temporaries(str(config.papers_dir / f".{slug}.yaml.tmp") for slug in slugs)
-        raise
     finally:
         _FINISH.clear()
-    finished = dict(zip(slugs, done, strict=True))
-    _save_scores(config.cache_dir, known, [(keys[s], d.matches) for s, d in finished.items()])
-    failed = [slug for slug, d in finished.items() if d.failed]
-    if failed:
-        remove_temporaries(d.temporary for d in done if d.temporary)
-        slug = failed[0]
-        _render(entries[slug], finished[slug].matches, store.get(slug))  # raises its error
-        raise RuntimeError(f"{slug}: rendering failed in a worker but not here")
-    return {slug: d.temporary for slug, d in finished.items()}
+    _save_scores(
+        cache_dir, known, [(keys[slug], m) for slug, (m, _) in zip(slugs, done, strict=True)]
+    )
+    return {
+        slug: _render(entries[slug], m, store.get(slug)) if text is None else text
+        for slug, (m, text) in zip(slugs, done, strict=True)
+    }
 
 
 def _save_scores(cache_dir: Path, known: dict[str, tuple], scores: list[tuple[str, tuple]]) -> None:
@@ -336,15 +314,15 @@ def _ingest(
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
-    staged = _finish_all(merger.entries, store, topics, config)
-    writes = [
-        (tmp, config.papers_dir / f"{slug}.yaml") for slug, tmp in sorted(staged.items()) if tmp
-    ]
-    commit_temporaries(writes)
-    changed = {slug for slug, tmp in staged.items() if tmp}
+    texts = _finish_all(merger.entries, store, topics, config.cache_dir)
+    changed = {
+        slug for slug, text in texts.items() if slug not in store or store[slug].text != text
+    }
     report = _report(digests, slugs_by_digest, merger.created_by, changed)
-    report.entries = len(staged)
-    report.written.extend(path for _, path in writes)
+    report.entries = len(texts)
+    writes = [(config.papers_dir / f"{slug}.yaml", texts[slug]) for slug in sorted(changed)]
+    atomic_write_many(writes)
+    report.written.extend(path for path, _ in writes)
     for digest in digests:
         ledger = record(ledger, _ledger_item(digest, digest_date, ledger))
     if save_ledger(config.ledger_file, ledger):

@@ -110,22 +110,3 @@ def test_the_first_entry_that_cannot_be_updated_is_reported(
     assert sorted((twins[0] / "content" / "papers").glob("*.yaml"))[3].name in serial.output
     _same_output((serial, on_all), twins)
     assert _files(twins[1]) == before
-
-
-@pytest.mark.slow
-def test_a_failing_write_leaves_no_temporary(
-    twins: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = ingest.write_temporary
-
-    def write(path: Path, text: str) -> str:
-        if path.name.startswith("s"):  # some entries fail, in whichever worker has them
-            raise OSError(28, "No space left on device")
-        return real(path, text)
-
-    monkeypatch.setattr(ingest, "write_temporary", write)
-    for root, serial in zip(twins, (True, False), strict=True):
-        result = _ingest(root, serial, monkeypatch)
-        assert result.exit_code == 1
-        assert "No space left on device" in result.output
-        assert [p.name for p in (root / "content" / "papers").iterdir()] == []
