@@ -32,7 +32,6 @@ from .store import StoredEntry, entry_text, load_store
 from .topics import Topic, classify, load_topics
 
 Progress = Callable[[str], None]
-_PARALLEL_PARSE_BYTES = 2_000_000  # below this, forking costs more than parsing on one core
 
 
 @dataclass
@@ -263,32 +262,12 @@ def _import_digest(path: Path, digests_dir: Path) -> Path:
 def _parse_all(
     paths: Sequence[Path], ledger: list[LedgerItem], date: dt.date | None, progress: Progress
 ) -> list[Digest]:
-    """Parse every digest, on every core when there is a lot to read; report each in order."""
     known = {item.id: item.date for item in ledger}
-    calls = [(path, date or known.get(path.stem)) for path in paths]
-    size = sum(map(_size, paths))
-    jobs = min(len(calls), parallel.jobs_for(size, _PARALLEL_PARSE_BYTES))
-    parsed = parallel.starmap(_parse_or_none, calls, jobs)
     digests = []
-    for (path, when), digest in zip(calls, parsed, strict=True):
+    for path in paths:
         progress(f"reading {path.name}")
-        digests.append(digest if digest is not None else parse_digest(path, when))  # raises
+        digests.append(parse_digest(path, date or known.get(path.stem)))
     return digests
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # reading it will report the problem
-
-
-def _parse_or_none(path: Path, date: dt.date | None) -> Digest | None:
-    """Parse a digest; None when it is malformed (its error is raised again in order)."""
-    try:
-        return parse_digest(path, date)
-    except SurveyError:
-        return None
 
 
 def ingest(

@@ -10,18 +10,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bench.corpus import Corpus, generate
-from generator import ingest, parallel
+from generator import parallel
 from generator.cli import main
 from tests.conftest import EPOCH, make_project
 
-PAPERS = 700  # enough entries to finish them in parallel (digests: see `_ingest`)
+PAPERS = 700  # enough entries to finish them in parallel
 
 
 def _ingest(root: Path, serial: bool, monkeypatch: pytest.MonkeyPatch) -> Result:
     with monkeypatch.context() as patch:
         if serial:
             patch.setattr(parallel, "_enabled", False)
-        patch.setattr(ingest, "_PARALLEL_PARSE_BYTES", 1)  # parse small digests in parallel too
         return CliRunner().invoke(main, ["--root", str(root), "ingest"])
 
 
