@@ -26,7 +26,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,11 +283,21 @@ class PieceIndex:
 
     def present(self, text: str) -> int:
         """Return the mask of the pieces occurring in an ASCII text."""
-        chunks = text.split()
-        found = list(map(self.memo.get, chunks))
-        if None in found:
-            found = list(map(self._chunk, chunks))
-        return functools.reduce(operator.or_, found, 0)
+        return functools.reduce(operator.or_, self._words(text.split()), 0)
+
+    def present_in_parts(self, parts: Sequence[str]) -> list[int]:
+        """Return the mask of each part: non-empty ASCII texts of words and single spaces."""
+        masks = self._words(" ".join(parts).split())
+        bounds = [0, *itertools.accumulate(part.count(" ") + 1 for part in parts)]
+        spans = itertools.pairwise(bounds)
+        return [functools.reduce(operator.or_, masks[a:b], 0) for a, b in spans]
+
+    def _words(self, words: list[str]) -> list[int]:
+        """Return the mask of each word."""
+        try:  # every word seen before: one pass in C
+            return list(map(self.memo.__getitem__, words))
+        except KeyError:
+            return list(map(self._chunk, words))
 
     def _chunk(self, chunk: str) -> int:
         """Return (and remember) the mask of the pieces in one whitespace-free chunk."""

@@ -169,7 +169,7 @@ class Scorer:
         head = self._text(clean(title))
         if not text.isascii():
             return _Paper(head, _Text(text, self.every), sentences, None, self.every)
-        pieces = tuple(map(self.index.present, sentences))
+        pieces = tuple(self.index.present_in_parts(sentences))
         body = _Text(text, self._admitted(functools.reduce(operator.or_, pieces, 0)))
         return _Paper(head, body, sentences, pieces, head.admitted | body.admitted)
 
