@@ -121,6 +121,13 @@ def looks_like_abstract(text: str) -> bool:
     return (next(breaks, None) is not None and next(breaks, None) is not None) or len(text) > 1500
 
 
+def _single_spaced(text: str) -> str:
+    """Return text with every run of white space made one space, and none at either end."""
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # its only white space is single inner spaces already
+    return " ".join(text.split())
+
+
 def _detect_layout(body: list[_Line]) -> str:
     texts = [line for line in body if line.text.strip()]
     if len(texts) >= 2 and texts[1].number == texts[0].number + 1:
@@ -201,9 +208,9 @@ class _Builder:
 
     def _take_abstract(self, line: _Line) -> None:
         assert self.title is not None
-        abstract = " ".join(line.text.split())
+        abstract = _single_spaced(line.text)
         self.current = {
-            "title": " ".join(self.title.text.split()),
+            "title": _single_spaced(self.title.text),
             "abstract": abstract,
             "line": self.title.number,
             "links": extract_links(abstract),

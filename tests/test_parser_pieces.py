@@ -13,6 +13,7 @@ from generator.digest import (
     _following,
     _is_meta,
     _Line,
+    _single_spaced,
     _split_lines,
     extract_links,
     looks_like_abstract,
@@ -84,3 +85,9 @@ def test_following_line_skips_metadata(texts: list[str]) -> None:
         for i in range(len(content))
     ]
     assert _following(content, metas) == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(max_size=30) | LINES | PROSE)
+def test_white_space_is_normalised_as_before(text: str) -> None:
+    assert _single_spaced(text) == " ".join(text.split())
