@@ -26,7 +26,7 @@ from .fsutil import (
     safe_files,
 )
 from .ledger import LedgerItem, load_ledger, record, save_ledger, today
-from .models import Digest, Entry, Observation, PartialDate, Record, Variant
+from .models import Digest, Entry, Observation, PartialDate, Record, TopicMatch, Variant
 from .slug import slugify, title_key
 from .store import StoredEntry, entry_text, load_store
 from .topics import Topic, classify, load_topics
@@ -88,8 +88,8 @@ def _best_date(observations: Sequence[Observation]) -> PartialDate | None:
     return (with_year or dated or [None])[-1]
 
 
-def _derive(entry: Entry) -> Entry:
-    """Recompute the fields that follow from the observations and abstracts."""
+def _derive(entry: Entry, topics: tuple[TopicMatch, ...]) -> Entry:
+    """Set the topics and recompute the fields that follow from observations and abstracts."""
     seen = tuple(sorted(entry.seen_in, key=lambda o: (o.digest, o.position)))
     links = {
         link.url: link
@@ -104,6 +104,7 @@ def _derive(entry: Entry) -> Entry:
         date=_best_date(seen),
         links=tuple(links.values()),
         variants=tuple(sorted(entry.variants, key=lambda v: v.seen)),
+        topics=topics,
     )
 
 
@@ -196,7 +197,7 @@ def _finish_one(slug: str) -> tuple[tuple, str | None]:
 
 def _render(entry: Entry, matches: tuple, previous: StoredEntry | None) -> str:
     """Return the file text of an entry with these topic matches."""
-    return entry_text(_derive(replace(entry, topics=matches)), previous)
+    return entry_text(_derive(entry, matches), previous)
 
 
 def _finish_all(
