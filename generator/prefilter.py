@@ -26,7 +26,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +263,20 @@ def _in_class(members: list[tuple[Any, Any]], char: str) -> bool:
     return hit != negate
 
 
+class _Memo(dict[str, int]):
+    """Word -> mask of its pieces, computed the first time a word is looked up."""
+
+    def __init__(self, compute: Callable[[str], int]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= _MAX_MEMO:
+            self.clear()  # bound memory on huge inputs
+        mask = self[word] = self.compute(word)
+        return mask
+
+
 class PieceIndex:
     """Find which of a fixed set of pieces occur in ASCII text, as a bit mask memoised per word.
 
@@ -275,7 +289,7 @@ class PieceIndex:
         self.starts = {p[len(START) :]: b for p, b in self.bits.items() if p.startswith(START)}
         self.lengths = sorted({len(p) for p in self.starts})
         self.inner = [(p, b) for p, b in self.bits.items() if not p.startswith(START)]
-        self.memo: dict[str, int] = {}
+        self.memo = _Memo(self._mask)
 
     def masks(self, clauses: Clauses) -> tuple[int, ...]:
         """Return the mask of each clause (its pieces must all be known to the index)."""
@@ -293,21 +307,13 @@ class PieceIndex:
         return [functools.reduce(operator.or_, masks[a:b], 0) for a, b in spans]
 
     def _words(self, words: list[str]) -> list[int]:
-        """Return the mask of each word."""
-        try:  # every word seen before: one pass in C
-            return list(map(self.memo.__getitem__, words))
-        except KeyError:
-            return list(map(self._chunk, words))
+        """Return the mask of each word (one pass in C; new words are computed on the way)."""
+        return list(map(self.memo.__getitem__, words))
 
-    def _chunk(self, chunk: str) -> int:
-        """Return (and remember) the mask of the pieces in one whitespace-free chunk."""
-        known = self.memo.get(chunk)
-        if known is not None:
-            return known
-        if len(self.memo) >= _MAX_MEMO:
-            self.memo.clear()  # bound memory on huge inputs
+    def _mask(self, word: str) -> int:
+        """Return the mask of the pieces in one whitespace-free word (it may hold several)."""
         found = 0
-        for token in _TOKEN_RE.findall(chunk.lower()):
+        for token in _TOKEN_RE.findall(word.lower()):
             for size in self.lengths:
                 if size > len(token):
                     break
@@ -315,7 +321,6 @@ class PieceIndex:
             for piece, bit in self.inner:
                 if piece in token:
                     found |= bit
-        self.memo[chunk] = found
         return found
 
 

@@ -12,7 +12,7 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .topics import Rule, Scoring, Topic
 
 _URL_RE = re.compile(r"https?://\S+|\b(?:www\.|github\.com/|gitlab\.com/)\S+", re.IGNORECASE)
-_URL_HINTS = ("http", "www.", "github.com/", "gitlab.com/")  # one is in any URL match
+_URL_LOWER_RE = re.compile(r"https?://\S+|w(?<!\ww)ww\.\S+|g(?<!\wg)it(?:hub|lab)\.com/\S+")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _LATEX_ACCENT = re.compile(r"\\[\"'`^~]")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9(\[\"'])")
@@ -39,9 +39,7 @@ Hit = tuple[float, str]
 def clean(text: str) -> str:
     """Normalise text for matching: NFKC, ASCII dashes, no URLs or TeX accents, single spaces."""
     if text.isascii():  # NFKC and the dash table leave ASCII as it is
-        low = text.lower()
-        if any(hint in low for hint in _URL_HINTS):
-            text = _URL_RE.sub(" ", text)
+        text = _without_urls(text)
     else:
         text = _URL_RE.sub(" ", unicodedata.normalize("NFKC", text).translate(_DASHES))
     if "\\" in text:
@@ -49,6 +47,19 @@ def clean(text: str) -> str:
     if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
         return text  # its only white space is single inner spaces already
     return " ".join(text.split())
+
+
+def _without_urls(text: str) -> str:
+    """Replace each URL by a space, as `_URL_RE.sub(" ", text)` does, for ASCII text.
+
+    The match runs on the lower-cased text (same length) with a case-sensitive regex whose
+    branches all start with a letter, so the engine skips ahead to the few candidates.
+    """
+    pieces, last = [], 0
+    for match in _URL_LOWER_RE.finditer(text.lower()):
+        pieces += (text[last : match.start()], " ")
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
 
 
 @lru_cache(maxsize=4096)
@@ -141,9 +152,13 @@ class Scorer:
         self.plans = [self._plan(topic) for topic in self.topics]
         self.index = PieceIndex(p for r in self.rules for c in r.filter.clauses for p in c)
         self.rules = [replace(r, masks=self.index.masks(r.filter.clauses)) for r in self.rules]
-        self.filtered = [r for r in self.rules if r.masks]
         self.always = frozenset(r.index for r in self.rules if not r.masks)
         self.every = frozenset(r.index for r in self.rules)
+        self.by_bit: dict[int, list[_RulePlan]] = {}  # piece bit -> rules it may admit
+        for plan in self.rules:
+            for bit in _bits(plan.masks[0] if plan.masks else 0):
+                self.by_bit.setdefault(bit, []).append(plan)
+        self.first_bits = functools.reduce(operator.or_, self.by_bit, 0)
 
     def _plan(self, topic: Topic) -> _TopicPlan:
         evidence = frozenset(map(self._add, topic.evidence))
@@ -180,9 +195,10 @@ class Scorer:
 
     def _admitted(self, present: int) -> frozenset[int]:
         """Return the indexes of the rules whose clauses the `present` pieces all meet."""
-        return self.always | frozenset(
-            r.index for r in self.filtered if present & r.masks[0] and admits(r.masks, present)
-        )
+        found = set(self.always)
+        for bit in _bits(present & self.first_bits):  # a rule's first clause needs one of these
+            found.update(r.index for r in self.by_bit[bit] if admits(r.masks, present))
+        return frozenset(found)
 
     # ------------------------------------------------------------ scoring
 
@@ -217,6 +233,14 @@ class Scorer:
         if evidence_hit:
             return True  # a hit is a match in the title or in a sentence of the abstract
         return any(_unscored_match(r, paper) for r in evidence)
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """Yield each bit set in a mask, lowest first."""
+    while mask:
+        bit = mask & -mask
+        yield bit
+        mask ^= bit
 
 
 def _hits(rules: list[_RulePlan], paper: _Paper, scoring: Scoring, sign: int) -> list[Hit]:
