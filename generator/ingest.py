@@ -175,24 +175,28 @@ class _Finish:
     entries: dict[str, Entry]
     store: dict[str, StoredEntry]
     topics: Sequence[Topic]
-    keys: dict[str, str]  # slug -> content key of its topic scores
+    rules: str  # content key of the topic rules
     known: dict[str, tuple]  # content key -> cached topic matches
 
 
 _FINISH: list[_Finish] = []
 
 
-def _finish_one(slug: str) -> tuple[tuple, str | None]:
-    """Return an entry's topic matches and its file text (None when rendering it failed)."""
+def _finish_one(slug: str) -> tuple[str, tuple, str | None]:
+    """Return the content key of an entry's scores, its topic matches and its file text.
+
+    The text is None when rendering failed (the error is raised again by `_finish_all`).
+    """
     job = _FINISH[0]
     entry = job.entries[slug]
-    matches = job.known.get(job.keys[slug])
+    key = cache.content_key(job.rules, entry.title, entry.abstract)
+    matches = job.known.get(key)
     if matches is None:
         matches = classify(entry.title, entry.abstract, job.topics)
     try:
-        return matches, _render(entry, matches, job.store.get(slug))
+        return key, matches, _render(entry, matches, job.store.get(slug))
     except SurveyError:
-        return matches, None  # raised again, in order, by `_finish_all`
+        return key, matches, None
 
 
 def _render(entry: Entry, matches: tuple, previous: StoredEntry | None) -> str:
@@ -211,20 +215,16 @@ def _finish_all(
     The work runs on every core when there are many entries; returns each entry's file text.
     """
     known = cache.load(cache_dir, "topics")
-    rules = cache.content_key(topics)
-    keys = {slug: cache.content_key(rules, e.title, e.abstract) for slug, e in entries.items()}
     slugs = list(entries)
-    _FINISH[:] = [_Finish(entries, store, topics, keys, known)]
+    _FINISH[:] = [_Finish(entries, store, topics, cache.content_key(topics), known)]
     try:
         done = parallel.map_chunked(_finish_one, slugs, parallel.jobs_for(len(slugs), 500), 64)
     finally:
         _FINISH.clear()
-    _save_scores(
-        cache_dir, known, [(keys[slug], m) for slug, (m, _) in zip(slugs, done, strict=True)]
-    )
+    _save_scores(cache_dir, known, [(key, matches) for key, matches, _ in done])
     return {
         slug: _render(entries[slug], m, store.get(slug)) if text is None else text
-        for slug, (m, text) in zip(slugs, done, strict=True)
+        for slug, (_, m, text) in zip(slugs, done, strict=True)
     }
 
 
