@@ -12,7 +12,7 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -154,11 +154,7 @@ class Scorer:
         self.rules = [replace(r, masks=self.index.masks(r.filter.clauses)) for r in self.rules]
         self.always = frozenset(r.index for r in self.rules if not r.masks)
         self.every = frozenset(r.index for r in self.rules)
-        self.by_bit: dict[int, list[_RulePlan]] = {}  # piece bit -> rules it may admit
-        for plan in self.rules:
-            for bit in _bits(plan.masks[0] if plan.masks else 0):
-                self.by_bit.setdefault(bit, []).append(plan)
-        self.first_bits = functools.reduce(operator.or_, self.by_bit, 0)
+        self.filtered = [(r.index, r.masks) for r in self.rules if r.masks]
 
     def _plan(self, topic: Topic) -> _TopicPlan:
         evidence = frozenset(map(self._add, topic.evidence))
@@ -195,10 +191,9 @@ class Scorer:
 
     def _admitted(self, present: int) -> frozenset[int]:
         """Return the indexes of the rules whose clauses the `present` pieces all meet."""
-        found = set(self.always)
-        for bit in _bits(present & self.first_bits):  # a rule's first clause needs one of these
-            found.update(r.index for r in self.by_bit[bit] if admits(r.masks, present))
-        return frozenset(found)
+        return self.always | frozenset(
+            [i for i, masks in self.filtered if present & masks[0] and admits(masks, present)]
+        )
 
     # ------------------------------------------------------------ scoring
 
@@ -233,14 +228,6 @@ class Scorer:
         if evidence_hit:
             return True  # a hit is a match in the title or in a sentence of the abstract
         return any(_unscored_match(r, paper) for r in evidence)
-
-
-def _bits(mask: int) -> Iterator[int]:
-    """Yield each bit set in a mask, lowest first."""
-    while mask:
-        bit = mask & -mask
-        yield bit
-        mask ^= bit
 
 
 def _hits(rules: list[_RulePlan], paper: _Paper, scoring: Scoring, sign: int) -> list[Hit]:

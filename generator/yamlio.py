@@ -245,6 +245,8 @@ class _Writer:
         if kind is float:
             return _typed(repr(value), _FLOAT_TAG)
         if kind is str:
+            if column + len(value) + value.count("'") + 2 <= _WIDTH:
+                return _short_string(value)  # too short to fold wherever it starts
             return _string(value, column, indent)
         if kind in (dict, list) and not value:
             self.container(value)
@@ -269,6 +271,12 @@ def _typed(text: str, tag: str) -> str:
     if "e" in text or _resolved(text) != tag:
         raise _Unsupported  # exponents, inf and nan are spelled differently by PyYAML
     return text
+
+
+@functools.lru_cache(maxsize=8192)
+def _short_string(text: str) -> str:
+    """Return a string that fits on its line as written (ids, dates, evidence repeat a lot)."""
+    return _string(text, 0, 0)
 
 
 def _string(text: str, column: int, indent: int) -> str:
