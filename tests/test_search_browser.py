@@ -306,10 +306,13 @@ def test_several_shards_load_and_merge(page: Any, sharded_site: Path, mode: str)
     with serve(sharded_site) as url:
         open_search(page, url if mode == "http" else sharded_site.as_uri(), "?q=diffusion")
         titles = wait_results(page, 4)
+        scripts = page.eval_on_selector_all(
+            "script[src*='search/index-']", "nodes => nodes.map(n => n.getAttribute('src'))"
+        )
+        # Leave the page while the server still answers: Chromium asks for the icon late,
+        # and a request the closing server drops is reported as a reset connection.
+        page.goto("about:blank")
     assert titles[:2] == ["Café culture in diffusion models", "Diffusion policies for robots"]
-    scripts = page.eval_on_selector_all(
-        "script[src*='search/index-']", "nodes => nodes.map(n => n.getAttribute('src'))"
-    )
     assert [re.sub(r"\.[0-9a-f]{10}\.js$", ".js", s) for s in scripts] == [
         f"./search/index-{i}.js" for i in range(4)
     ]
