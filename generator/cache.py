@@ -65,16 +65,20 @@ def file_stamp(path: Path) -> tuple[int, int]:
 
 
 def tree_stamp(folders: Iterable[Path], extra: Any = None) -> str:
-    """Fingerprint every file below some folders (names, sizes, mtimes) plus extra data."""
+    """Fingerprint every file below some folders (names, sizes, mtimes) plus extra data.
+
+    Names are taken relative to their folder, so moving a project keeps its stamps.
+    """
     digest = hashlib.sha256(repr((CODE_STAMP, extra)).encode())
-    for folder in folders:
+    for number, folder in enumerate(folders):
         for root, dirs, files in os.walk(folder):
             dirs.sort()
+            rel = os.path.relpath(root, folder)
             for name in sorted(files):
                 if name.startswith(".survey.lock"):
                     continue
-                path = Path(root) / name
-                digest.update(f"{path}\0{file_stamp(path)}\n".encode())
+                stamp = file_stamp(Path(root) / name)
+                digest.update(f"{number}\0{rel}/{name}\0{stamp}\n".encode())
     return digest.hexdigest()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ContentError
@@ -61,6 +61,10 @@ class Config:
     def lock_file(self) -> Path:
         """Return the lock that serialises ingests and builds."""
         return self.content_dir / ".survey.lock"
+
+    def settings(self) -> tuple:
+        """Return the settings that shape the pages (everything but where files live)."""
+        return tuple((f.name, getattr(self, f.name)) for f in fields(self) if f.type != "Path")
 
     def with_output(self, output: Path | None) -> Config:
         """Return a copy writing to another output folder."""

@@ -109,7 +109,7 @@ def write_pages(
     from .build import asset_lookup
 
     templates = cache.tree_stamp([site.config.templates_dir])
-    base = cache.content_key(templates, sorted(names.items()), repr(site.config))
+    base = cache.content_key(templates, sorted(names.items()), site.config.settings())
     known = cache.load(site.config.cache_dir, "pages") if previous else {}
     specs, kept, todo, digests = list(pages(site)), {}, [], {}
     for spec in specs:

@@ -8,7 +8,7 @@ and unknown keys a person added survive byte for byte.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -205,14 +205,20 @@ def load_store(
     store, misses = {}, 0
     for path in safe_files(papers_dir, "*.yaml", root):
         stamp = cache.file_stamp(path)
-        hit = cached.get(str(path))
+        hit = cached.get(path.name)
         if hit is None or hit[0] != stamp:
             hit, misses = (stamp, _read_checked(path)), misses + 1
-        fresh[str(path)] = hit
+        elif hit[1].path != path:  # the project moved: same file, new place
+            hit, misses = (stamp, _moved(hit[1], path)), misses + 1
+        fresh[path.name] = hit
         store[path.stem] = hit[1]
     if cache_dir and (misses or len(fresh) != len(cached)):
         cache.save(cache_dir, "entries", fresh)
     return store
+
+
+def _moved(stored: StoredEntry, path: Path) -> StoredEntry:
+    return replace(stored, path=path, entry=replace(stored.entry, path=path))
 
 
 def _read_checked(path: Path) -> StoredEntry:

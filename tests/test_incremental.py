@@ -205,3 +205,29 @@ def ingest_blocks(root: Path) -> dict[str, dict]:
     from generator.yamlio import load_file
 
     return {p.name: load_file(p)["ingest"] for p in (root / "content" / "papers").glob("*.yaml")}
+
+
+def test_a_moved_project_keeps_its_caches(tmp_path: Path, cli, epoch: None) -> None:
+    from generator import store
+    from generator.build import build
+
+    root = make_project(tmp_path / "proj")
+    cli(root, "build")
+    moved = tmp_path / "elsewhere" / "proj"
+    moved.parent.mkdir()
+    shutil.copytree(root, moved, symlinks=True, copy_function=shutil.copy2)
+    reads = []
+    real = store.read_entry
+    store.read_entry = lambda path: reads.append(path) or real(path)
+    try:
+        report = build(Config(root=moved), run_ingest=False)
+    finally:
+        store.read_entry = real
+    assert reads == []  # entries come from the cache, relocated
+    assert report.rendered < 60  # paper pages are reused from the moved output
+    cold = tmp_path / "cold"
+    shutil.copytree(root, cold, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
+    cli(cold, "build", "--no-ingest")
+    assert files(moved / "_site") == files(cold / "_site")
+    stored = store.load_store(moved / "content" / "papers", moved, moved / ".survey-cache")
+    assert all(s.path.parent == moved / "content" / "papers" for s in stored.values())
