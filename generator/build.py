@@ -254,7 +254,8 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
     if paths == []:
         progress("no new digests")
     else:
-        progress(ingest(config, paths, progress=progress).lines()[-1])
+        report = ingest(config, paths, progress=progress, touched_only=paths is not None)
+        progress(report.lines()[-1])
     everything, others = _ingest_stamps(config)
     cache.save(config.cache_dir, "ingest", {"everything": everything, "others": others})
 

@@ -25,6 +25,7 @@ def newest_added(papers: Sequence[Paper]) -> list[Paper]:
 
 
 def _items(site: Site, papers: Sequence[Paper]) -> list[FeedItem]:
+    """Return the feed items of the newest papers (`papers` is in `newest_added` order)."""
     return [
         FeedItem(
             id=feed_id("paper", p.slug),
@@ -35,7 +36,7 @@ def _items(site: Site, papers: Sequence[Paper]) -> list[FeedItem]:
             categories=tuple(t.title for t in p.topics),
             authors_count=p.authors,
         )
-        for p in newest_added(papers)[: site.config.feed_size]
+        for p in papers[: site.config.feed_size]
     ]
 
 
@@ -58,13 +59,16 @@ def _feed(
 def feed_files(site: Site) -> dict[str, bytes]:
     """Return every feed file keyed by its path in the site."""
     title = site.config.title
+    ordered = newest_added(site.papers)
+    rank = {p.slug: i for i, p in enumerate(ordered)}
     files = {
         "feeds/all.xml": _feed(
-            site, "all", f"{title}: new papers", site.config.description, "index.html", site.papers
+            site, "all", f"{title}: new papers", site.config.description, "index.html", ordered
         )
     }
     for topic in site.topics:
+        papers = sorted(topic.papers, key=lambda p: rank[p.slug])
         files[f"feeds/{topic.id}.xml"] = _feed(
-            site, topic.id, f"{title}: {topic.title}", topic.description, topic.url, topic.papers
+            site, topic.id, f"{title}: {topic.title}", topic.description, topic.url, papers
         )
     return files

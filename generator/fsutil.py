@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import shutil
 import tempfile
@@ -148,11 +149,16 @@ def safe_files(folder: Path, pattern: str, root: Path) -> list[Path]:
     if not inside(folder, root):
         raise ContentError(folder, None, f"folder points outside {root}; refusing to read it")
     files = []
-    for path in sorted(folder.glob(pattern)):
-        if path.name.startswith("."):
+    with os.scandir(folder) as found:  # file types come with the listing: no stat per file
+        entries = sorted(
+            (e for e in found if fnmatch.fnmatchcase(e.name, pattern)), key=lambda e: e.name
+        )
+    for item in entries:
+        if item.name.startswith("."):
             continue
-        if path.is_symlink() and not inside(path, root):
+        path = folder / item.name
+        if item.is_symlink() and not inside(path, root):
             raise ContentError(path, None, f"symlink points outside {root}; refusing to read it")
-        if path.is_file():
+        if item.is_file():
             files.append(path)
     return files

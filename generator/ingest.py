@@ -116,6 +116,7 @@ class _Merger:
         self.entries: dict[str, Entry] = {slug: s.entry for slug, s in store.items()}
         self.by_key = {title_key(e.title): slug for slug, e in self.entries.items()}
         self.created_by: dict[str, str] = {}
+        self.touched: set[str] = set()  # entries a record or a forgotten digest changed
 
     def forget(self, digest_ids: set[str]) -> None:
         """Drop observations and variants from digests about to be re-read."""
@@ -126,6 +127,7 @@ class _Merger:
                     v for v in entry.variants if v.seen.split("#")[0] not in digest_ids
                 )
                 self.entries[slug] = replace(entry, seen_in=seen, variants=variants)
+                self.touched.add(slug)
 
     def add(self, rec: Record) -> str:
         """Merge one record; return the slug of its entry."""
@@ -143,6 +145,7 @@ class _Merger:
             variants = (*variants, Variant(rec.abstract, f"{rec.digest}#{rec.position}"))
         seen = (*entry.seen_in, _observation(rec))
         self.entries[slug] = replace(entry, seen_in=seen, variants=variants)
+        self.touched.add(slug)
         return slug
 
     def _create(self, rec: Record, key: str) -> str:
@@ -165,6 +168,7 @@ class _Merger:
         )
         self.by_key[key] = slug
         self.created_by[slug] = rec.digest
+        self.touched.add(slug)
         return slug
 
 
@@ -209,10 +213,12 @@ def _finish_all(
     store: dict[str, StoredEntry],
     topics: Sequence[Topic],
     cache_dir: Path,
+    everything: bool = True,
 ) -> dict[str, str]:
-    """Classify (reusing scores for unchanged text and rules), derive and render every entry.
+    """Classify (reusing scores for unchanged text and rules), derive and render entries.
 
     The work runs on every core when there are many entries; returns each entry's file text.
+    Only a run over `everything` saves the scores (dropping those of removed entries).
     """
     known = cache.load(cache_dir, "topics")
     slugs = list(entries)
@@ -221,7 +227,8 @@ def _finish_all(
         done = parallel.map_chunked(_finish_one, slugs, parallel.jobs_for(len(slugs), 500), 64)
     finally:
         _FINISH.clear()
-    _save_scores(cache_dir, known, [(key, matches) for key, matches, _ in done])
+    if everything:  # a partial ingest scores few entries: not worth rewriting the cache
+        _save_scores(cache_dir, known, [(key, matches) for key, matches, _ in done])
     return {
         slug: _render(entries[slug], m, store.get(slug)) if text is None else text
         for slug, (_, m, text) in zip(slugs, done, strict=True)
@@ -234,6 +241,21 @@ def _save_scores(cache_dir: Path, known: dict[str, tuple], scores: list[tuple[st
     fresh.update((key, matches) for key, matches in scores if key not in known)
     if fresh.keys() != known.keys():
         cache.save(cache_dir, "topics", fresh)
+
+
+def _finish(
+    merger: _Merger,
+    store: dict[str, StoredEntry],
+    topics: Sequence[Topic],
+    cache_dir: Path,
+    touched_only: bool,
+) -> dict[str, str]:
+    """Return every entry's file text, deriving only the touched ones if so asked."""
+    if not touched_only:
+        return _finish_all(merger.entries, store, topics, cache_dir)
+    touched = {slug: merger.entries[slug] for slug in sorted(merger.touched)}
+    texts = _finish_all(touched, store, topics, cache_dir, everything=False)
+    return {slug: texts[slug] if slug in texts else store[slug].text for slug in merger.entries}
 
 
 def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> list[Path]:
@@ -276,14 +298,23 @@ def ingest(
     paths: Sequence[Path] | None = None,
     digest_date: dt.date | None = None,
     progress: Progress = lambda _msg: None,
+    touched_only: bool = False,
 ) -> IngestReport:
-    """Ingest digests into the entry store under the content lock."""
+    """Ingest digests into the entry store under the content lock.
+
+    With `touched_only`, only the entries these digests add to or change are derived again;
+    the caller vouches that nothing else they depend on (topic rules, ledger) has changed.
+    """
     with content_lock(config.lock_file):
-        return _ingest(config, paths, digest_date, progress)
+        return _ingest(config, paths, digest_date, progress, touched_only)
 
 
 def _ingest(
-    config: Config, paths: Sequence[Path] | None, digest_date: dt.date | None, progress: Progress
+    config: Config,
+    paths: Sequence[Path] | None,
+    digest_date: dt.date | None,
+    progress: Progress,
+    touched_only: bool,
 ) -> IngestReport:
     remove_stale_temporaries(config.papers_dir, ".*.tmp")
     remove_stale_temporaries(config.content_dir, ".digests.yaml.*.tmp")
@@ -294,7 +325,7 @@ def _ingest(
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
-    texts = _finish_all(merger.entries, store, topics, config.cache_dir)
+    texts = _finish(merger, store, topics, config.cache_dir, touched_only)
     changed = {
         slug for slug, text in texts.items() if slug not in store or store[slug].text != text
     }

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from markupsafe import Markup
@@ -91,7 +92,7 @@ class Paper:
         """Return the first code-repository link, if any."""
         return next((link.url for link in self.links if link.kind == "code"), None)
 
-    @property
+    @cached_property
     def newest_key(self) -> tuple:
         """Sort key for newest first (unknown years last), ties by title."""
         date_key = self.date.sort_key if self.date else (0, 0, 0)

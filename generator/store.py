@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import cache
+from . import cache, entrycache
 from .errors import ContentError
 from .fsutil import safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
@@ -200,7 +200,7 @@ def load_store(
 
     With a cache folder, files whose size and mtime are unchanged are not parsed again.
     """
-    cached = cache.load(cache_dir, "entries") if cache_dir else {}
+    cached = entrycache.load(cache_dir) if cache_dir else {}
     fresh: dict[str, tuple[tuple[int, int], StoredEntry]] = {}
     store, misses = {}, 0
     for path in safe_files(papers_dir, "*.yaml", root):
@@ -213,7 +213,7 @@ def load_store(
         fresh[path.name] = hit
         store[path.stem] = hit[1]
     if cache_dir and (misses or len(fresh) != len(cached)):
-        cache.save(cache_dir, "entries", fresh)
+        entrycache.save(cache_dir, fresh)
     return store
 
 
