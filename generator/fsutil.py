@@ -39,21 +39,26 @@ def _umask() -> int:
     return mask
 
 
+FLUSH_EACH_MAX = 256  # up to this many files, `fsync` each rather than `os.sync` all
+
+
 def atomic_write_many(files: list[tuple[Path, str | bytes]]) -> None:
     """Write many files atomically: all temporaries first, one flush to disk, then renames.
 
-    Each file is seen either old or new (never partial) whatever moment the process dies;
-    one `os.sync` replaces a `fsync` per file, which dominated large ingests. A temporary is
+    Each file is seen either old or new (never partial) whatever moment the process dies.
+    A few files are flushed one by one; for many, one `os.sync` replaces a `fsync` per file,
+    which dominated large ingests (but also flushes what others wrote). A temporary is
     named after its file (`.name.tmp`, created exclusively, so never someone else's) and is
     removed again if anything fails before its rename.
     """
     staged: list[tuple[str, Path]] = []
     renamed = 0
-    stager = _Stager()
+    stager = _Stager(flush_each=len(files) <= FLUSH_EACH_MAX)
     try:
         for path, data in files:
             stager.stage(path, data, staged)
-        os.sync()
+        if not stager.flush_each:
+            os.sync()
         for tmp, path in staged:
             os.replace(tmp, path)
             renamed += 1
@@ -68,9 +73,10 @@ class _Stager:
 
     _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 
-    def __init__(self) -> None:
+    def __init__(self, flush_each: bool) -> None:
         self.new_mode = 0o666 & ~_umask()  # what `open(..., 0o666)` gives a new file
         self.folders: set[Path] = set()
+        self.flush_each = flush_each
 
     def stage(self, path: Path, data: str | bytes, staged: list[tuple[str, Path]]) -> None:
         """Write `data` to a fresh temporary beside `path`; record it in `staged` first."""
@@ -86,6 +92,9 @@ class _Stager:
             if mode != created:
                 os.fchmod(handle.fileno(), mode)
             handle.write(payload)
+            if self.flush_each:
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def _open(self, folder: str, name: str) -> tuple[int, str, int]:
         """Create the temporary; return its descriptor, its name and the mode it got."""

@@ -7,7 +7,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
+# English month abbreviations as digests write them (not the locale's, and no strftime per call)
+MONTH_ABBR = (
+    "",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+MONTHS = {name: i for i, name in enumerate(MONTH_ABBR) if name}
 
 
 @dataclass(frozen=True, order=True)
@@ -49,7 +65,7 @@ class PartialDate:
     @property
     def label(self) -> str:
         """Return the human form, e.g. `Apr 15, 2023` or `Feb 27`."""
-        base = f"{calendar.month_abbr[self.month]} {self.day}"
+        base = f"{MONTH_ABBR[self.month]} {self.day}"
         return f"{base}, {self.year}" if self.year is not None else base
 
     @property

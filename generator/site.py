@@ -6,7 +6,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 
 from markupsafe import Markup
@@ -76,6 +75,13 @@ class Paper:
     added: dt.date | None
     related: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
+    # sort key for newest first (unknown years last), ties by title; derived, so not shown
+    newest_key: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        year, month, day = self.date.sort_key if self.date else (0, 0, 0)
+        key = ((-year, -month, -day), self.title.casefold(), self.slug)
+        object.__setattr__(self, "newest_key", key)
 
     @property
     def year(self) -> int | None:
@@ -91,12 +97,6 @@ class Paper:
     def code_url(self) -> str | None:
         """Return the first code-repository link, if any."""
         return next((link.url for link in self.links if link.kind == "code"), None)
-
-    @cached_property
-    def newest_key(self) -> tuple:
-        """Sort key for newest first (unknown years last), ties by title."""
-        date_key = self.date.sort_key if self.date else (0, 0, 0)
-        return (tuple(-v for v in date_key), self.title.casefold(), self.slug)
 
 
 @dataclass(frozen=True)

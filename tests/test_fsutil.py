@@ -79,3 +79,17 @@ def test_a_failing_rename_leaves_each_file_old_or_new(
         atomic_write_many([(path, "new") for path in files])
     assert [p.read_text("utf-8") for p in files] == ["new", "new", "old", "old", "old"]
     assert _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize(("limit", "fsyncs", "syncs"), [(256, 3, 0), (2, 0, 1)])
+def test_a_few_files_are_flushed_one_by_one_and_many_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, fsyncs: int, syncs: int
+) -> None:
+    calls: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(fsutil, "FLUSH_EACH_MAX", limit)
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: calls.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(fsutil.os, "sync", lambda: calls.append("sync"))
+    atomic_write_many([(tmp_path / f"{name}.yaml", name) for name in "abc"])
+    assert (calls.count("fsync"), calls.count("sync")) == (fsyncs, syncs)
+    assert [(tmp_path / f"{name}.yaml").read_text() for name in "abc"] == ["a", "b", "c"]
