@@ -36,6 +36,7 @@ index over all those documents would give; results are then merged by score.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -45,8 +46,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
 from typing import Any
 
+import lunr
+import numpy as np
 from lunr.index import Index
 from lunr.pipeline import Pipeline
 from lunr.query import Query, QueryPresence
@@ -58,7 +62,17 @@ from lunr.token import Token
 from lunr.token_set import TokenSet
 from lunr.tokenizer import Tokenizer
 
-from . import parallel
+from . import cache
+from .search_postings import (
+    FieldRows,
+    PackedDoc,
+    Vocabulary,
+    document_frequencies,
+    encode_field,
+    field_rows,
+    pack,
+    shard_terms,
+)
 
 FORMAT = 1
 LUNR_VERSION = "2.3.9"
@@ -170,9 +184,9 @@ def _term_for(raw: str) -> str | None:
     return None if word in _STOP_WORDS else porter_stemmer.stem(word)
 
 
-def _lower_offsets(text: str) -> list[int] | None:
-    """Map offsets in `text.lower()` back to `text`, or None when lowercasing keeps lengths."""
-    if len(text.lower()) == len(text):
+def _lower_offsets(text: str, lowered: str) -> list[int] | None:
+    """Map offsets in `lowered` (`text.lower()`) back to `text`, or None if lengths agree."""
+    if len(lowered) == len(text):
         return None
     mapping: list[int] = []
     for index, char in enumerate(text):
@@ -183,7 +197,10 @@ def _lower_offsets(text: str) -> list[int] | None:
 
 @dataclass(frozen=True)
 class FieldTerms:
-    """One field analysed: its length in terms, term frequencies, and shipped term starts."""
+    """One field analysed: its length in terms, term frequencies, and shipped term starts.
+
+    Both mappings list terms in order of first occurrence, so `starts` is a prefix of `tf`.
+    """
 
     length: int
     tf: dict[str, int]
@@ -193,23 +210,24 @@ class FieldTerms:
 def analyze(text: str, positions_until: int = -1) -> FieldTerms:
     """Count a field's terms; keep start offsets (code points) of those up to an offset."""
     lowered = text.lower()
-    offsets = _lower_offsets(text)
+    terms = list(map(_term_for, _TOKEN_RE.findall(lowered)))
+    tf = Counter(terms)
+    length = len(terms) - tf.pop(None, 0)
+    starts = _starts(text, lowered, terms, positions_until) if positions_until >= 0 else {}
+    return FieldTerms(length, tf, starts)
+
+
+def _starts(text: str, lowered: str, terms: list[str | None], until: int) -> dict[str, list[int]]:
+    """Return the start offsets in `text` of the tokens starting up to `until`, by term."""
+    offsets = _lower_offsets(text, lowered)
     starts: dict[str, list[int]] = defaultdict(list)
-    rest_from = 0
-    if positions_until >= 0:
-        for match in _TOKEN_RE.finditer(lowered):
-            start = offsets[match.start()] if offsets else match.start()
-            if start > positions_until:
-                break
-            rest_from = match.end()
-            term = _term_for(match[0])
-            if term is not None:
-                starts[term].append(start)
-    rest = [t for t in map(_term_for, _TOKEN_RE.findall(lowered, rest_from)) if t is not None]
-    tf = Counter(rest)
-    for term, found in starts.items():
-        tf[term] += len(found)
-    return FieldTerms(len(rest) + sum(map(len, starts.values())), dict(tf), dict(starts))
+    for term, match in zip(terms, _TOKEN_RE.finditer(lowered), strict=True):
+        start = offsets[match.start()] if offsets else match.start()
+        if start > until:
+            break
+        if term is not None:
+            starts[term].append(start)
+    return dict(starts)
 
 
 def lunr_tokens(text: str) -> list[tuple[str, int]]:
@@ -318,19 +336,6 @@ def check_url(url: str) -> None:
         raise ValueError(f"search result url must be a relative path: {url!r}")
 
 
-@dataclass(frozen=True)
-class _Analyzed:
-    """A document prepared for indexing: display text, per-field terms, shipped positions."""
-
-    doc: SearchDoc
-    title: str
-    excerpt: str
-    excerpt_end: int
-    lengths: tuple[int, ...]
-    fields: tuple[dict[str, int], ...]  # per field: term frequencies
-    kept: tuple[dict[str, list[int]], ...]  # per field: the starts worth shipping, by term
-
-
 def order_docs(docs: Iterable[SearchDoc]) -> list[SearchDoc]:
     """Sort newest first (year, then ISO date), ties by url; refs follow this order."""
     by_url = sorted(docs, key=lambda d: (d.url, d.title, d.abstract))
@@ -347,125 +352,126 @@ def _field_texts(doc: SearchDoc) -> dict[str, str]:
     }
 
 
-def _analyze_doc(doc: SearchDoc) -> _Analyzed:
+# Everything besides a document's own text that its analysis depends on.
+_ANALYSIS = (FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__)
+
+
+def analysis_key(doc: SearchDoc) -> str:
+    """Return the key of a document's analysis: its indexed fields and the pipeline."""
+    return cache.content_key(_ANALYSIS, doc.title, doc.abstract, doc.topics, doc.tags, doc.note)
+
+
+def _pack_field(terms: FieldTerms, vocab: Vocabulary, positions: bool) -> tuple[bytes, ...]:
+    """Return a field's term ids, frequencies and (if it has positions) shipped starts."""
+    ids, tfs = vocab.pack_terms(terms.tf), pack(terms.tf.values())
+    if not positions:
+        return ids, tfs, b"", b""
+    found = terms.starts.values()  # the first terms of `tf`, in the same order
+    kept = pack(chain(map(len, found), repeat(0, len(terms.tf) - len(found))))
+    return ids, tfs, kept, pack(chain.from_iterable(found))
+
+
+def _analyze_doc(doc: SearchDoc, vocab: Vocabulary) -> PackedDoc:
+    """Analyse a document's fields and pack them with the ids of `vocab`.
+
+    The abstract ships the starts of the tokens starting up to the excerpt's end: all of
+    them lie inside the excerpt, which is cut before a space or ends in " ...".
+    """
     texts = _field_texts(doc)
     excerpt, excerpt_end = make_excerpt(texts["abstract"])
     until = {"title": len(texts["title"]), "abstract": excerpt_end}
     results = [analyze(texts[name], until.get(name, -1)) for name in FIELDS]
-    kept = [r.starts for r in results]
-    at = FIELDS.index("abstract")
-    kept[at] = _in_excerpt(kept[at], excerpt, excerpt_end)
-    return _Analyzed(
-        doc=doc,
-        title=texts["title"],
-        excerpt=excerpt,
-        excerpt_end=excerpt_end,
-        lengths=tuple(r.length for r in results),
-        fields=tuple(r.tf for r in results),
-        kept=tuple(kept),
-    )
+    packed = [
+        _pack_field(terms, vocab, name in POSITION_FIELDS)
+        for name, terms in zip(FIELDS, results, strict=True)
+    ]
+    ids, tfs, kept, starts = zip(*packed, strict=True)
+    lengths = tuple(terms.length for terms in results)
+    return PackedDoc(texts["title"], excerpt, lengths, ids, tfs, kept, starts)
 
 
-def _in_excerpt(starts: dict[str, list[int]], excerpt: str, end: int) -> dict[str, list[int]]:
-    """Keep the abstract's term starts whose whole token is shown in the excerpt."""
-    kept = {}
-    for term, found in starts.items():
-        inside = [s for s in found if token_end(excerpt, s) <= end]
-        if inside:
-            kept[term] = inside
-    return kept
+@dataclass
+class SearchMemo:
+    """Packed analyses by `analysis_key`, with the vocabulary of their term ids.
+
+    A caller keeps it between builds (in memory or through `search_cache`); a build reads
+    and fills it in and records which keys it used.
+    """
+
+    vocab: Vocabulary = dataclasses.field(default_factory=Vocabulary)
+    docs: dict[str, PackedDoc] = dataclasses.field(default_factory=dict)
+    used: set[str] = dataclasses.field(default_factory=set)
+    added: int = 0
+
+    def analysis(self, doc: SearchDoc) -> PackedDoc:
+        """Return a document's packed analysis, analysing it if it is new."""
+        key = analysis_key(doc)
+        self.used.add(key)
+        found = self.docs.get(key)
+        if found is None:
+            found = self.docs[key] = _analyze_doc(doc, self.vocab)
+            self.added += 1
+        return found
 
 
-def _document_frequencies(items: Sequence[_Analyzed]) -> dict[str, int]:
-    """Count lunr's df: documents containing the term, summed over fields."""
-    df: dict[str, int] = defaultdict(int)
-    for item in items:
-        for terms in item.fields:
-            for term in terms:
-                df[term] += 1
-    return df
+@dataclass(frozen=True)
+class _Corpus:
+    """Corpus-wide statistics and the field tables every shard is cut from."""
+
+    total: int
+    avg: list[float]  # mean field lengths
+    terms: list[str]  # every term, in shipped order (by rank)
+    df: np.ndarray  # document frequency by term rank
+    fields: list[FieldRows]
+
+    @classmethod
+    def of(cls, packed: Sequence[PackedDoc], vocab: Vocabulary) -> _Corpus:
+        """Gather the statistics and field tables of the ordered documents."""
+        total = len(packed)
+        sums = [sum(doc.lengths[f] for doc in packed) for f in range(len(FIELDS))]
+        rank, terms = vocab.ranks(_utf16_key)
+        fields = [field_rows(packed, f, rank) for f in range(len(FIELDS))]
+        df = document_frequencies(fields, len(terms))
+        return cls(total, [s / total if total else 0 for s in sums], terms, df, fields)
 
 
-def _invert(items: Sequence[_Analyzed], f: int) -> dict[str, list[int]]:
-    """Return term -> shard-local numbers of the documents holding it in field number f."""
-    docs: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        for term in item.fields[f]:
-            docs[term].append(i)
-    return docs
+def _store_row(doc: SearchDoc, packed: PackedDoc, topic_ids: dict[str, int]) -> list[Any]:
+    topics = sorted({topic_ids[t] for t in map(_label, doc.topics) if t})
+    return [packed.title, doc.url, doc.year, topics, packed.excerpt, doc.date_label]
 
 
-def _encode_docs(items: Sequence[_Analyzed], docs: list[int], f: int, term: str) -> list[int]:
-    """Return one term's postings in field f: document deltas, negated when tf > 1."""
-    out, last = [], -1
-    for i in docs:
-        tf = items[i].fields[f][term]
-        out += [i - last] if tf == 1 else [last - i, tf]
-        last = i
-    return out
+@dataclass(frozen=True)
+class _Shard:
+    """The documents of one shard: [start, stop) in refs order."""
+
+    start: int
+    stop: int
+    docs: Sequence[SearchDoc]
+    packed: Sequence[PackedDoc]
 
 
-def _encode_field(
-    items: Sequence[_Analyzed], terms: list[str], f: int
-) -> tuple[list[int], list[int]]:
-    """Return the posting and position streams of field number f."""
-    post: list[int] = []
-    pos: list[int] = []
-    holders = _invert(items, f)
-    last_term, entry, last_entry = -1, 0, -1
-    for t, term in enumerate(terms):
-        docs = holders.get(term)
-        if not docs:
-            continue
-        post += [t - last_term, len(docs), *_encode_docs(items, docs, f, term)]
-        last_term = t
-        for i in docs:
-            kept = items[i].kept[f].get(term)
-            if kept:
-                pos += [entry - last_entry, len(kept), *delta_encode(kept, 0)]
-                last_entry = entry
-            entry += 1
-    return post, pos
-
-
-def _store_row(item: _Analyzed, topic_ids: dict[str, int]) -> list[Any]:
-    topics = sorted({topic_ids[t] for t in map(_label, item.doc.topics) if t})
-    return [item.title, item.doc.url, item.doc.year, topics, item.excerpt, item.doc.date_label]
-
-
-def _shard_payload(
-    items: Sequence[_Analyzed], start: int, stats: dict[str, Any], topic_ids: dict[str, int]
-) -> dict[str, Any]:
+def _shard_payload(shard: _Shard, corpus: _Corpus, topic_ids: dict[str, int]) -> dict[str, Any]:
     """Return the compact JSON value of one shard."""
-    terms = sorted(
-        {term for item in items for terms in item.fields for term in terms}, key=_utf16_key
-    )
-    streams = [_encode_field(items, terms, f) for f in range(len(FIELDS))]
+    ranks = shard_terms(corpus.fields, shard.start, shard.stop, len(corpus.terms))
+    local = np.zeros(len(corpus.terms), dtype=np.int64)
+    local[ranks] = np.arange(len(ranks))
+    streams = [encode_field(rows, shard.start, shard.stop, local) for rows in corpus.fields]
+    rows = zip(shard.docs, shard.packed, strict=True)
     payload: dict[str, Any] = {
         "v": FORMAT,
-        "start": start,
-        "n": len(items),
-        "N": stats["N"],
-        "avg": stats["avg"],
-        "len": [length for item in items for length in item.lengths],
-        "terms": " ".join(terms),
+        "start": shard.start,
+        "n": shard.stop - shard.start,
+        "N": corpus.total,
+        "avg": corpus.avg,
+        "len": [length for doc in shard.packed for length in doc.lengths],
+        "terms": " ".join(map(corpus.terms.__getitem__, ranks.tolist())),
         "post": [post for post, _ in streams],
         "pos": [pos for _, pos in streams],
-        "docs": [_store_row(item, topic_ids) for item in items],
+        "docs": [_store_row(doc, packed, topic_ids) for doc, packed in rows],
     }
-    if len(items) != stats["N"]:
-        payload["df"] = [stats["df"][term] for term in terms]
+    if shard.stop - shard.start != corpus.total:
+        payload["df"] = corpus.df[ranks].tolist()
     return payload
-
-
-def _corpus_stats(items: Sequence[_Analyzed]) -> dict[str, Any]:
-    total = len(items)
-    sums = [sum(item.lengths[f] for item in items) for f in range(len(FIELDS))]
-    return {
-        "N": total,
-        "avg": [s / total if total else 0 for s in sums],
-        "df": _document_frequencies(items),
-    }
 
 
 def _topic_list(docs: Sequence[SearchDoc]) -> list[str]:
@@ -479,58 +485,37 @@ def _manifest(docs: Sequence[SearchDoc], topics: list[str], shards: list[dict]) 
     return dict(v=FORMAT, n=len(docs), fields=fields, topics=topics, years=years, shards=shards)
 
 
-_JOB: dict[str, Any] = {}
-
-
-def _encode_shard(number: int, start: int) -> tuple[int, dict]:
-    """Encode one shard (in a worker process or in-line); shards only share corpus stats."""
-    items, size = _JOB["items"], _JOB["size"]
-    payload = _shard_payload(items[start : start + size], start, _JOB["stats"], _JOB["topic_ids"])
-    return payload["n"], payload
-
-
-def _encode_shards(starts: list[tuple[int, int]]) -> list[tuple[int, dict]]:
-    return parallel.starmap(_encode_shard, starts, parallel.jobs_for(len(starts), 2))
-
-
 def build_search_files(
     docs: Sequence[SearchDoc],
     *,
     shard_size: int = DEFAULT_SHARD_SIZE,
-    analyzed: dict[SearchDoc, Any] | None = None,
+    memo: SearchMemo | None = None,
 ) -> dict[str, bytes]:
     """Return the search payload files keyed by path relative to the site root.
 
-    `analyzed` is an optional memo of per-document analysis (tokens, stems, positions),
-    kept by the caller between builds: it is read and filled in, never trusted beyond
-    its key, which is the whole document.
+    `memo` holds documents analysed by earlier builds (see `SearchMemo`); it changes which
+    documents are analysed again, never a byte of the output.
     """
     if shard_size < 1:
         raise ValueError("shard_size must be at least 1")
     for doc in docs:
         check_url(doc.url)
+    memo = memo if memo is not None else SearchMemo()
     ordered = order_docs(docs)
-    memo = analyzed if analyzed is not None else {}
-    items = [
-        memo[doc] if doc in memo else memo.setdefault(doc, _analyze_doc(doc)) for doc in ordered
-    ]
-    stats = _corpus_stats(items)
+    packed = [memo.analysis(doc) for doc in ordered]
+    corpus = _Corpus.of(packed, memo.vocab)
     topics = _topic_list(ordered)
     topic_ids = {topic: i for i, topic in enumerate(topics)}
     files: dict[str, bytes] = {}
     shards = []
-    starts = list(enumerate(range(0, len(items), shard_size)))
-    _JOB.update(items=items, size=shard_size, stats=stats, topic_ids=topic_ids)
-    try:
-        encoded = _encode_shards(starts)
-    finally:
-        _JOB.clear()
-    for (number, start), (_, payload) in zip(starts, encoded, strict=True):
-        data = _script(f"s{number}", payload)
+    for number, start in enumerate(range(0, len(ordered), shard_size)):
+        stop = min(start + shard_size, len(ordered))
+        shard = _Shard(start, stop, ordered[start:stop], packed[start:stop])
+        data = _script(f"s{number}", _shard_payload(shard, corpus, topic_ids))
         digest = hashlib.sha256(data).hexdigest()[:12]
         name = f"index-{number}.{digest[:10]}.js"  # content-named: cacheable forever
         files[f"search/{name}"] = data
-        shards.append(dict(file=name, start=start, n=payload["n"], bytes=len(data), hash=digest))
+        shards.append(dict(file=name, start=start, n=stop - start, bytes=len(data), hash=digest))
     files["search/manifest.js"] = _script("manifest", _manifest(ordered, topics, shards))
     return files
 

@@ -12,7 +12,7 @@ import pytest
 from lunr.builder import Builder
 from lunr.tokenizer import Tokenizer
 
-from generator import parallel, search
+from generator import search
 from generator.digest import parse_digest
 from generator.search import SearchDoc, build_search_files, load_payload, search_shards
 from generator.slug import slugify
@@ -326,9 +326,7 @@ def test_payload_fits_the_size_budget() -> None:
     assert per_zip <= 700
 
 
-def test_parallel_shard_encoding_and_analysis_memo_change_no_byte(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_analysis_memo_changes_no_byte() -> None:
     docs = [
         search.SearchDoc(
             f"papers/p{i}.html",
@@ -338,9 +336,10 @@ def test_parallel_shard_encoding_and_analysis_memo_change_no_byte(
         )
         for i in range(120)
     ]
-    forked = search.build_search_files(docs, shard_size=25)
-    memo: dict = {}
-    search.build_search_files(docs, shard_size=25, analyzed=memo)
-    assert len(memo) == len(docs)
-    monkeypatch.setattr(parallel, "_enabled", False)
-    assert search.build_search_files(docs, shard_size=25, analyzed=memo) == forked
+    cold = search.build_search_files(docs, shard_size=25)
+    memo = search.SearchMemo()
+    assert search.build_search_files(docs, shard_size=25, memo=memo) == cold
+    assert memo.added == len(docs) and len(memo.docs) == len(docs)
+    memo.used.clear()
+    assert search.build_search_files(docs, shard_size=25, memo=memo) == cold
+    assert memo.added == len(docs) and memo.used == set(memo.docs)
