@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -13,6 +14,8 @@ import click
 from . import __version__
 from .config import Config, load_config
 from .errors import SurveyError
+
+GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python: 700)
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:
@@ -70,6 +73,10 @@ def main(ctx: click.Context, root: Path) -> None:
 
     Typical use: drop a digest into content/digests/, run `survey build`, open _site/.
     """
+    # The pipeline allocates millions of long-lived, acyclic objects (entries, pages, index
+    # terms); with the default threshold (700) the collector rescans them so often that it
+    # costs about a third of a rebuild at 10,000 papers. Cycles are still collected.
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
     ctx.obj = load_config(root)
 
 
