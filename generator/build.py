@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from . import cache, parallel
 from .config import Config
 from .errors import BuildError, SurveyError
-from .fsutil import content_lock, remove_stale_temporaries, require_inside
+from .fsutil import content_lock, remove_stale_temporaries, require_inside, tree_files
 
 if TYPE_CHECKING:
     from .checks import Scan
@@ -44,6 +44,7 @@ class BuildReport:
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
     scans: dict[str, Scan] = field(default_factory=dict, repr=False)  # links and ids per page
+    listing: set[str] = field(default_factory=set, repr=False)  # every output file
 
 
 def load_site(config: Config) -> Site:
@@ -119,7 +120,8 @@ def write_site(
         search_done()
     report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
     report.scans = written.scans
-    report.files = sum(1 for p in dest.rglob("*") if p.is_file())
+    report.listing = tree_files(dest)
+    report.files = len(report.listing)
     return report
 
 
@@ -274,7 +276,8 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     try:
         report = write_site(site, tmp, progress, previous=output if output.is_dir() else None)
         progress("checking links")
-        report.warnings = [*site.warnings, *broken_links(tmp, scans=report.scans)]
+        broken = broken_links(tmp, scans=report.scans, files=report.listing)
+        report.warnings = [*site.warnings, *broken]
         if strict and report.warnings:
             raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
         _swap(tmp, output)

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .fsutil import tree_files
+
 # The generator writes every attribute double-quoted, so a scan of the attributes is exact
 # for its own output and far faster than a full HTML parse over thousands of pages.
 _ATTR_RE = re.compile(r'\s(href|src|action|id)="([^"]*)"')
@@ -32,12 +34,14 @@ def broken_links(
     site_dir: Path,
     skip: frozenset[str] = frozenset({"404.html"}),
     scans: dict[str, Scan] | None = None,
+    files: set[str] | None = None,
 ) -> list[str]:
     """Return a message for every internal link, asset or fragment that does not resolve.
 
     `scans` holds pages already scanned while they were written; other pages are read.
+    `files` lists the output's files when the caller has them (else the folder is listed).
     """
-    files = {p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*") if p.is_file()}
+    files = tree_files(site_dir) if files is None else files
     known = scans or {}
     scanned = {
         rel: known[rel] if rel in known else scan_page((site_dir / rel).read_text("utf-8"))

@@ -171,3 +171,13 @@ def safe_files(folder: Path, pattern: str, root: Path) -> list[Path]:
         if item.is_file():
             files.append(path)
     return files
+
+
+def tree_files(folder: Path) -> set[str]:
+    """Return every file below a folder as a relative POSIX path (symlinks not followed)."""
+    found = set()
+    for root, _dirs, files in os.walk(folder):
+        rel = os.path.relpath(root, folder).replace(os.sep, "/")
+        prefix = "" if rel == "." else f"{rel}/"
+        found.update(prefix + name for name in files)
+    return found

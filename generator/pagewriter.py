@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +38,37 @@ def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str | None:
     return cache.content_key(base, spec.path, spec.template, parts)
 
 
+# What a list item or page shows of a paper: all but its own related slugs (and the sort key)
+_SHOWN = tuple(f.name for f in fields(Paper) if f.name not in {"related", "newest_key"})
+
+
 def _paper_digest(paper: Paper, digests: dict[str, str]) -> str:
-    """Hash one paper's shown fields, once per build (its own related slugs are not shown)."""
+    """Hash one paper's shown fields, once per build."""
     if paper.slug not in digests:
-        digests[paper.slug] = cache.content_key(replace(paper, related=()))
+        digests[paper.slug] = cache.content_key(*(getattr(paper, name) for name in _SHOWN))
     return digests[paper.slug]
 
 
-def _reuse(previous: Path | None, dest: Path, rel: str) -> bool:
-    """Hard-link (or copy) a page from the previous output; tell whether it was there."""
-    if previous is None or not (previous / rel).is_file():
+def _reuse(previous: Path | None, dest: Path, rel: str, folders: set[str]) -> bool:
+    """Hard-link (or copy) a page from the previous output; tell whether it was there.
+
+    `folders` remembers the output folders already made.
+    """
+    if previous is None:
         return False
-    target = dest / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
+    source, target = os.path.join(previous, rel), os.path.join(dest, rel)
+    folder = os.path.dirname(target)
+    if folder not in folders:
+        os.makedirs(folder, exist_ok=True)
+        folders.add(folder)
     try:
-        os.link(previous / rel, target)
-    except OSError:
-        shutil.copyfile(previous / rel, target)
+        os.link(source, target)
+    except FileNotFoundError:
+        return False
+    except OSError:  # another file system, or no hard links there
+        if not os.path.isfile(source):
+            return False
+        shutil.copyfile(source, target)
     return True
 
 
@@ -111,11 +125,11 @@ def write_pages(
     templates = cache.tree_stamp([site.config.templates_dir])
     base = cache.content_key(templates, sorted(names.items()), site.config.settings())
     known = cache.load(site.config.cache_dir, "pages") if previous else {}
-    specs, kept, todo, digests = list(pages(site)), {}, [], {}
+    specs, kept, todo, digests, folders = list(pages(site)), {}, [], {}, set()
     for spec in specs:
         key = _page_key(base, spec, digests)
         hit = known.get(spec.path)
-        if key is not None and hit and hit[0] == key and _reuse(previous, dest, spec.path):
+        if key is not None and hit and hit[0] == key and _reuse(previous, dest, spec.path, folders):
             kept[spec.path] = hit
         else:
             todo.append((spec, key))

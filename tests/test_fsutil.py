@@ -93,3 +93,16 @@ def test_a_few_files_are_flushed_one_by_one_and_many_at_once(
     atomic_write_many([(tmp_path / f"{name}.yaml", name) for name in "abc"])
     assert (calls.count("fsync"), calls.count("sync")) == (fsyncs, syncs)
     assert [(tmp_path / f"{name}.yaml").read_text() for name in "abc"] == ["a", "b", "c"]
+
+
+def test_tree_files_lists_nested_and_hidden_files_relative_to_the_folder(tmp_path: Path) -> None:
+    for rel in ("index.html", "papers/a.html", "search/.hidden", "a/b/c.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert fsutil.tree_files(tmp_path) == {
+        "index.html",
+        "papers/a.html",
+        "search/.hidden",
+        "a/b/c.txt",
+    }
