@@ -2,7 +2,8 @@
 records parsed and stored in under 3 s).
 
 A corpus of exactly N distinct papers (no duplicates) is written as digests into a fresh project;
-then, in this process, with the corpus already on disk and the generator modules imported:
+then, in this process, with the corpus already on disk, the generator modules imported and
+the garbage collector set as the `survey` command sets it:
 
 * `parse_s`: `generator.digest.parse_digest` over every digest (parse only);
 * `ingest_s`: `generator.ingest.ingest` on the empty project: parse, merge, classify into
@@ -49,10 +50,12 @@ def _usage() -> tuple[resource.struct_rusage, resource.struct_rusage]:
 
 def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> dict:
     """Measure parse-only and parse+store rates for `records` records."""
+    from generator.cli import collect_less_often
     from generator.config import load_config
     from generator.digest import parse_digest
     from generator.ingest import ingest
 
+    collect_less_often()  # as `survey ingest` runs
     corpus = generate(records, seed, duplicate_rate=0.0)
     root = make_project(workdir / "micro", source=source)
     paths = corpus.write(root / "content" / "digests")
