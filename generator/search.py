@@ -46,7 +46,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
 from typing import Any
 
 import lunr
@@ -64,13 +63,13 @@ from lunr.tokenizer import Tokenizer
 
 from . import cache
 from .search_postings import (
+    AnalyzedDoc,
+    DocTable,
     FieldRows,
-    PackedDoc,
+    FieldTerms,
     Vocabulary,
     document_frequencies,
     encode_field,
-    field_rows,
-    pack,
     shard_terms,
 )
 
@@ -193,18 +192,6 @@ def _lower_offsets(text: str, lowered: str) -> list[int] | None:
         mapping.extend([index] * len(char.lower()))
     mapping.append(len(text))
     return mapping
-
-
-@dataclass(frozen=True)
-class FieldTerms:
-    """One field analysed: its length in terms, term frequencies, and shipped term starts.
-
-    Both mappings list terms in order of first occurrence, so `starts` is a prefix of `tf`.
-    """
-
-    length: int
-    tf: dict[str, int]
-    starts: dict[str, list[int]]  # only tokens starting at or before `positions_until`
 
 
 def analyze(text: str, positions_until: int = -1) -> FieldTerms:
@@ -356,23 +343,14 @@ def _field_texts(doc: SearchDoc) -> dict[str, str]:
 _ANALYSIS = (FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__)
 
 
+@lru_cache(maxsize=1 << 17)
 def analysis_key(doc: SearchDoc) -> str:
     """Return the key of a document's analysis: its indexed fields and the pipeline."""
     return cache.content_key(_ANALYSIS, doc.title, doc.abstract, doc.topics, doc.tags, doc.note)
 
 
-def _pack_field(terms: FieldTerms, vocab: Vocabulary, positions: bool) -> tuple[bytes, ...]:
-    """Return a field's term ids, frequencies and (if it has positions) shipped starts."""
-    ids, tfs = vocab.pack_terms(terms.tf), pack(terms.tf.values())
-    if not positions:
-        return ids, tfs, b"", b""
-    found = terms.starts.values()  # the first terms of `tf`, in the same order
-    kept = pack(chain(map(len, found), repeat(0, len(terms.tf) - len(found))))
-    return ids, tfs, kept, pack(chain.from_iterable(found))
-
-
-def _analyze_doc(doc: SearchDoc, vocab: Vocabulary) -> PackedDoc:
-    """Analyse a document's fields and pack them with the ids of `vocab`.
+def analyze_doc(doc: SearchDoc) -> AnalyzedDoc:
+    """Analyse a document's fields.
 
     The abstract ships the starts of the tokens starting up to the excerpt's end: all of
     them lie inside the excerpt, which is cut before a space or ends in " ...".
@@ -380,96 +358,92 @@ def _analyze_doc(doc: SearchDoc, vocab: Vocabulary) -> PackedDoc:
     texts = _field_texts(doc)
     excerpt, excerpt_end = make_excerpt(texts["abstract"])
     until = {"title": len(texts["title"]), "abstract": excerpt_end}
-    results = [analyze(texts[name], until.get(name, -1)) for name in FIELDS]
-    packed = [
-        _pack_field(terms, vocab, name in POSITION_FIELDS)
-        for name, terms in zip(FIELDS, results, strict=True)
-    ]
-    ids, tfs, kept, starts = zip(*packed, strict=True)
-    lengths = tuple(terms.length for terms in results)
-    return PackedDoc(texts["title"], excerpt, lengths, ids, tfs, kept, starts)
+    fields = tuple(analyze(texts[name], until.get(name, -1)) for name in FIELDS)
+    return AnalyzedDoc(texts["title"], excerpt, fields)
 
 
 @dataclass
 class SearchMemo:
-    """Packed analyses by `analysis_key`, with the vocabulary of their term ids.
+    """Analysed documents (`table`, with their `keys`) and the vocabulary of their term ids.
 
-    A caller keeps it between builds (in memory or through `search_cache`); a build reads
-    and fills it in and records which keys it used.
+    A caller keeps it between builds (in memory or through `search_cache`); a build adds the
+    documents it had to analyse and records which table rows it used, in refs order.
     """
 
     vocab: Vocabulary = dataclasses.field(default_factory=Vocabulary)
-    docs: dict[str, PackedDoc] = dataclasses.field(default_factory=dict)
-    used: set[str] = dataclasses.field(default_factory=set)
+    keys: list[str] = dataclasses.field(default_factory=list)
+    table: DocTable = dataclasses.field(default_factory=lambda: _tabulate([], Vocabulary()))
+    used: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     added: int = 0
+    live_terms: int = 0  # vocabulary terms the documents of the last build use
 
-    def analysis(self, doc: SearchDoc) -> PackedDoc:
-        """Return a document's packed analysis, analysing it if it is new."""
-        key = analysis_key(doc)
-        self.used.add(key)
-        found = self.docs.get(key)
-        if found is None:
-            found = self.docs[key] = _analyze_doc(doc, self.vocab)
-            self.added += 1
-        return found
+    def table_for(self, docs: Sequence[SearchDoc]) -> DocTable:
+        """Return the analysed documents in this order, analysing the new ones."""
+        index = {key: i for i, key in enumerate(self.keys)}
+        keys = [analysis_key(doc) for doc in docs]
+        new = {key: doc for key, doc in zip(keys, docs, strict=True) if key not in index}
+        if new:
+            added = _tabulate([analyze_doc(doc) for doc in new.values()], self.vocab)
+            index.update((key, len(self.keys) + i) for i, key in enumerate(new))
+            self.keys, self.table = self.keys + list(new), self.table.concat(added)
+            self.added += len(new)
+        self.used = np.array([index[key] for key in keys], dtype=np.int64)
+        return self.table.take(self.used)
+
+
+def _tabulate(docs: Sequence[AnalyzedDoc], vocab: Vocabulary) -> DocTable:
+    return DocTable.of(docs, vocab, len(FIELDS))
 
 
 @dataclass(frozen=True)
 class _Corpus:
     """Corpus-wide statistics and the field tables every shard is cut from."""
 
-    total: int
+    table: DocTable  # the documents in refs order
     avg: list[float]  # mean field lengths
     terms: list[str]  # every term, in shipped order (by rank)
     df: np.ndarray  # document frequency by term rank
     fields: list[FieldRows]
 
     @classmethod
-    def of(cls, packed: Sequence[PackedDoc], vocab: Vocabulary) -> _Corpus:
-        """Gather the statistics and field tables of the ordered documents."""
-        total = len(packed)
-        sums = [sum(doc.lengths[f] for doc in packed) for f in range(len(FIELDS))]
+    def of(cls, table: DocTable, vocab: Vocabulary) -> _Corpus:
+        """Gather the statistics and field tables of the documents."""
+        total = len(table)
+        sums = table.lengths.sum(axis=0).tolist() if total else [0] * len(FIELDS)
         rank, terms = vocab.ranks(_utf16_key)
-        fields = [field_rows(packed, f, rank) for f in range(len(FIELDS))]
+        fields = [FieldRows.of(columns, rank) for columns in table.fields]
         df = document_frequencies(fields, len(terms))
-        return cls(total, [s / total if total else 0 for s in sums], terms, df, fields)
+        return cls(table, [s / total if total else 0 for s in sums], terms, df, fields)
 
 
-def _store_row(doc: SearchDoc, packed: PackedDoc, topic_ids: dict[str, int]) -> list[Any]:
+def _store_row(doc: SearchDoc, title: str, excerpt: str, topic_ids: dict[str, int]) -> list:
     topics = sorted({topic_ids[t] for t in map(_label, doc.topics) if t})
-    return [packed.title, doc.url, doc.year, topics, packed.excerpt, doc.date_label]
+    return [title, doc.url, doc.year, topics, excerpt, doc.date_label]
 
 
-@dataclass(frozen=True)
-class _Shard:
-    """The documents of one shard: [start, stop) in refs order."""
-
-    start: int
-    stop: int
-    docs: Sequence[SearchDoc]
-    packed: Sequence[PackedDoc]
-
-
-def _shard_payload(shard: _Shard, corpus: _Corpus, topic_ids: dict[str, int]) -> dict[str, Any]:
-    """Return the compact JSON value of one shard."""
-    ranks = shard_terms(corpus.fields, shard.start, shard.stop, len(corpus.terms))
+def _shard_payload(
+    docs: Sequence[SearchDoc], start: int, corpus: _Corpus, topic_ids: dict[str, int]
+) -> dict[str, Any]:
+    """Return the compact JSON value of the shard of `docs`, the documents from `start`."""
+    stop, table, total = start + len(docs), corpus.table, len(corpus.table)
+    ranks = shard_terms(corpus.fields, start, stop, len(corpus.terms))
     local = np.zeros(len(corpus.terms), dtype=np.int64)
     local[ranks] = np.arange(len(ranks))
-    streams = [encode_field(rows, shard.start, shard.stop, local) for rows in corpus.fields]
-    rows = zip(shard.docs, shard.packed, strict=True)
+    streams = [encode_field(rows, start, stop, local) for rows in corpus.fields]
+    shown = zip(docs, table.titles[start:stop], table.excerpts[start:stop], strict=True)
     payload: dict[str, Any] = {
         "v": FORMAT,
-        "start": shard.start,
-        "n": shard.stop - shard.start,
-        "N": corpus.total,
+        "start": start,
+        "n": len(docs),
+        "N": total,
         "avg": corpus.avg,
-        "len": [length for doc in shard.packed for length in doc.lengths],
+        "len": table.lengths[start:stop].ravel().tolist(),
         "terms": " ".join(map(corpus.terms.__getitem__, ranks.tolist())),
         "post": [post for post, _ in streams],
         "pos": [pos for _, pos in streams],
-        "docs": [_store_row(doc, packed, topic_ids) for doc, packed in rows],
+        "docs": [_store_row(doc, title, excerpt, topic_ids) for doc, title, excerpt in shown],
     }
-    if shard.stop - shard.start != corpus.total:
+    if len(docs) != total:
         payload["df"] = corpus.df[ranks].tolist()
     return payload
 
@@ -502,20 +476,19 @@ def build_search_files(
         check_url(doc.url)
     memo = memo if memo is not None else SearchMemo()
     ordered = order_docs(docs)
-    packed = [memo.analysis(doc) for doc in ordered]
-    corpus = _Corpus.of(packed, memo.vocab)
+    corpus = _Corpus.of(memo.table_for(ordered), memo.vocab)
+    memo.live_terms = int(np.count_nonzero(corpus.df))
     topics = _topic_list(ordered)
     topic_ids = {topic: i for i, topic in enumerate(topics)}
     files: dict[str, bytes] = {}
     shards = []
     for number, start in enumerate(range(0, len(ordered), shard_size)):
-        stop = min(start + shard_size, len(ordered))
-        shard = _Shard(start, stop, ordered[start:stop], packed[start:stop])
-        data = _script(f"s{number}", _shard_payload(shard, corpus, topic_ids))
+        shard = ordered[start : start + shard_size]
+        data = _script(f"s{number}", _shard_payload(shard, start, corpus, topic_ids))
         digest = hashlib.sha256(data).hexdigest()[:12]
         name = f"index-{number}.{digest[:10]}.js"  # content-named: cacheable forever
         files[f"search/{name}"] = data
-        shards.append(dict(file=name, start=start, n=stop - start, bytes=len(data), hash=digest))
+        shards.append(dict(file=name, start=start, n=len(shard), bytes=len(data), hash=digest))
     files["search/manifest.js"] = _script("manifest", _manifest(ordered, topics, shards))
     return files
 

@@ -1,36 +1,51 @@
-"""Postings of the search shards, encoded with whole-array operations.
+"""Analysed documents as columns, and the shards' postings encoded with array operations.
 
-Documents arrive analysed and packed (`PackedDoc`): per field, the ids of their distinct
-terms in a `Vocabulary`, term frequencies, and the token starts worth shipping, as arrays of
-unsigned ints. Each field of the whole corpus becomes one table with a row per (document,
-distinct term), document-major (`FieldRows`); a shard is then a contiguous range of rows,
-and its posting and position streams (see SHARD FORMAT in `search.py`) come out of a stable
-sort by term and a few vector operations instead of a Python loop per posting.
+A `DocTable` holds analysed documents column-wise: display texts, field lengths, and per
+field a table with a row per (document, distinct term) (`FieldColumns`): the term's id in a
+`Vocabulary`, its frequency and the token starts that ship. Tables pickle compactly and are
+cheap to cut by document (`take`) and to extend (`concat`), which is what the search cache
+needs. For a build, each field becomes `FieldRows` (ids replaced by ranks in shipped term
+order); a shard is a contiguous range of rows, and its posting and position streams (see
+SHARD FORMAT in `search.py`) come out of a stable sort by term and a few vector operations
+instead of a Python loop per posting.
 
-Term ids are arbitrary (they only have to be stable while a cache keeps packed documents);
-term order is always recomputed from the term text, so ids never change a byte of output.
+Term ids are arbitrary (they only have to be stable while a cache keeps a table); term
+order is always recomputed from the term text, so ids never change a byte of output.
 """
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
-TYPECODE = "I"  # array's C unsigned int, the same as numpy's uintc
-UINT = np.uintc
+STORED = np.uint32  # ids, frequencies and starts as kept in tables (int64 while encoding)
 
 
-def pack(values: Iterable[int]) -> bytes:
-    """Return unsigned ints as the bytes of a packed array."""
-    return array(TYPECODE, values).tobytes()
+@dataclass(frozen=True)
+class FieldTerms:
+    """One field analysed: its length in terms, term frequencies, and shipped term starts.
+
+    Both mappings list terms in order of first occurrence, so `starts` is a prefix of `tf`.
+    """
+
+    length: int
+    tf: dict[str, int]
+    starts: dict[str, list[int]]  # only tokens starting at or before `positions_until`
 
 
-def unpack(blobs: Iterable[bytes]) -> np.ndarray:
-    """Return packed arrays joined into one int64 array."""
-    return np.frombuffer(b"".join(blobs), dtype=UINT).astype(np.int64)
+@dataclass(frozen=True)
+class AnalyzedDoc:
+    """One document analysed: the texts a result shows, and its fields' terms."""
+
+    title: str
+    excerpt: str
+    fields: tuple[FieldTerms, ...]
+
+
+# ---------------------------------------------------------------- vocabulary
 
 
 @dataclass
@@ -53,9 +68,13 @@ class Vocabulary:
             self.terms.append(term)
         return found
 
-    def pack_terms(self, terms: Iterable[str]) -> bytes:
-        """Return the ids of some terms, packed."""
-        return pack(map(self.id_of, terms))
+    def ids_of(self, terms: Iterable[str]) -> np.ndarray:
+        """Return the ids of some terms, adding the new ones."""
+        terms = list(terms)
+        ids = list(map(self.ids.get, terms))
+        if None in ids:
+            ids = list(map(self.id_of, terms))
+        return np.array(ids, dtype=STORED)
 
     def ranks(self, sort_key: Callable[[str], object]) -> tuple[np.ndarray, list[str]]:
         """Return each id's rank in term order and the terms in that order."""
@@ -64,57 +83,179 @@ class Vocabulary:
         rank[ordered] = np.arange(len(ordered))
         return rank, [self.terms[i] for i in ordered]
 
+    def compacted(self, used: np.ndarray) -> tuple[Vocabulary, np.ndarray]:
+        """Return a vocabulary of the used ids only, and each old id's new id."""
+        new_id = np.zeros(len(self.terms), dtype=STORED)
+        new_id[used] = np.arange(len(used))
+        return Vocabulary.of([self.terms[i] for i in used.tolist()]), new_id
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _firsts(sizes: Iterable[int]) -> np.ndarray:
+    """Return where each of some consecutive runs begins, then the total."""
+    return np.concatenate(([0], np.cumsum(np.fromiter(sizes, dtype=np.int64))))
+
+
+def _spans(firsts: np.ndarray, picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the picked runs' new `firsts` and the indices of their elements."""
+    sizes = firsts[picks + 1] - firsts[picks]
+    out = np.concatenate(([0], np.cumsum(sizes)))
+    return out, np.repeat(firsts[picks] - out[:-1], sizes) + np.arange(out[-1])
+
+
+def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Return the `firsts` of consecutive runs of several tables as one."""
+    shifts = np.cumsum([0] + [int(part[-1]) for part in parts[:-1]])
+    return np.concatenate([[0]] + [p[1:] + s for p, s in zip(parts, shifts, strict=True)])
+
+
+def _kept_counts(terms: FieldTerms) -> list[int]:
+    """Return how many starts ship for each term of a field (the first ones have some)."""
+    counts = list(map(len, terms.starts.values()))
+    return counts + [0] * (len(terms.tf) - len(counts))
+
 
 @dataclass(frozen=True)
-class PackedDoc:
-    """One document analysed: display texts, lengths, and per field its packed terms."""
+class FieldColumns:
+    """One field of some documents: a row per (document, distinct term), document-major."""
 
-    title: str
-    excerpt: str
-    lengths: tuple[int, ...]  # per field: length in terms
-    ids: tuple[bytes, ...]  # per field: distinct term ids
-    tfs: tuple[bytes, ...]  # per field: frequency of each term
-    kept: tuple[bytes, ...]  # per field: how many starts of each term ship (b"": none)
-    starts: tuple[bytes, ...]  # per field: the shipped starts, term after term
+    first_row: np.ndarray  # per document, then the total: its first row
+    ids: np.ndarray  # per row: term id
+    tf: np.ndarray  # per row: term frequency
+    kept: np.ndarray  # per row: how many of its token starts ship
+    first_start: np.ndarray  # per document, then the total: its first start
+    starts: np.ndarray  # shipped starts (code points), row after row
 
-    def to_tuple(self) -> tuple:
-        """Return the document as a plain tuple, which pickles compactly."""
-        return (self.title, self.excerpt, self.lengths, self.ids, self.tfs, self.kept, self.starts)
+    @classmethod
+    def of(cls, fields: Sequence[FieldTerms], vocab: Vocabulary) -> FieldColumns:
+        """Tabulate one field of some analysed documents."""
+        kept = [_kept_counts(terms) for terms in fields]
+        starts = [list(chain.from_iterable(terms.starts.values())) for terms in fields]
+        return cls(
+            first_row=_firsts(len(terms.tf) for terms in fields),
+            ids=vocab.ids_of(chain.from_iterable(terms.tf for terms in fields)),
+            tf=_stored(chain.from_iterable(terms.tf.values() for terms in fields)),
+            kept=_stored(chain.from_iterable(kept)),
+            first_start=_firsts(map(len, starts)),
+            starts=_stored(chain.from_iterable(starts)),
+        )
+
+    def take(self, picks: np.ndarray) -> FieldColumns:
+        """Return the rows of the picked documents, in that order."""
+        first_row, rows = _spans(self.first_row, picks)
+        first_start, starts = _spans(self.first_start, picks)
+        return FieldColumns(
+            first_row,
+            self.ids[rows],
+            self.tf[rows],
+            self.kept[rows],
+            first_start,
+            self.starts[starts],
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[FieldColumns]) -> FieldColumns:
+        """Return the rows of several tables, one after the other."""
+        return cls(
+            first_row=_joined([p.first_row for p in parts]),
+            ids=np.concatenate([p.ids for p in parts]),
+            tf=np.concatenate([p.tf for p in parts]),
+            kept=np.concatenate([p.kept for p in parts]),
+            first_start=_joined([p.first_start for p in parts]),
+            starts=np.concatenate([p.starts for p in parts]),
+        )
+
+
+def _stored(values: Iterable[int]) -> np.ndarray:
+    return np.array(list(values), dtype=STORED)
+
+
+@dataclass(frozen=True)
+class DocTable:
+    """Analysed documents as columns."""
+
+    titles: list[str]
+    excerpts: list[str]
+    lengths: np.ndarray  # (documents, fields): field lengths in terms
+    fields: tuple[FieldColumns, ...]
+
+    @classmethod
+    def of(cls, docs: Sequence[AnalyzedDoc], vocab: Vocabulary, width: int) -> DocTable:
+        """Tabulate analysed documents of `width` fields, giving their terms ids in `vocab`."""
+        lengths = [terms.length for doc in docs for terms in doc.fields]
+        return cls(
+            titles=[doc.title for doc in docs],
+            excerpts=[doc.excerpt for doc in docs],
+            lengths=np.array(lengths, dtype=np.int64).reshape(len(docs), width),
+            fields=tuple(
+                FieldColumns.of([doc.fields[f] for doc in docs], vocab) for f in range(width)
+            ),
+        )
+
+    def __len__(self) -> int:
+        return len(self.titles)
+
+    def take(self, picks: np.ndarray) -> DocTable:
+        """Return the picked documents (by number), in that order."""
+        if len(picks) == len(self) and np.array_equal(picks, np.arange(len(self))):
+            return self
+        listed = picks.tolist()
+        return DocTable(
+            titles=[self.titles[i] for i in listed],
+            excerpts=[self.excerpts[i] for i in listed],
+            lengths=self.lengths[picks],
+            fields=tuple(columns.take(picks) for columns in self.fields),
+        )
+
+    def concat(self, other: DocTable) -> DocTable:
+        """Return this table's documents followed by another's."""
+        fields = zip(self.fields, other.fields, strict=True)
+        return DocTable(
+            titles=self.titles + other.titles,
+            excerpts=self.excerpts + other.excerpts,
+            lengths=np.concatenate([self.lengths, other.lengths]),
+            fields=tuple(FieldColumns.concat(pair) for pair in fields),
+        )
+
+    def renumbered(self, new_id: np.ndarray) -> DocTable:
+        """Return the table with its term ids mapped through `new_id`."""
+        fields = tuple(FieldColumns(c.first_row, new_id[c.ids], c.tf, c.kept, c.first_start,
+                                    c.starts) for c in self.fields)  # fmt: skip
+        return DocTable(self.titles, self.excerpts, self.lengths, fields)
+
+    def used_ids(self) -> np.ndarray:
+        """Return the term ids the documents use, ascending."""
+        return np.unique(np.concatenate([columns.ids for columns in self.fields]))
+
+
+# ---------------------------------------------------------------- encoding
 
 
 @dataclass(frozen=True)
 class FieldRows:
-    """One field over all documents: a row per (document, distinct term), document-major."""
+    """A field's table ready to encode: term ranks and starts as delta-coded int64."""
 
-    first_row: np.ndarray  # per document, then the total: number of its first row
+    first_row: np.ndarray  # per document, then the total: its first row
     term: np.ndarray  # per row: term rank
     tf: np.ndarray  # per row: term frequency
-    kept: np.ndarray | None  # per row: number of shipped starts (None: the field ships none)
-    first_start: np.ndarray | None  # per row: index of its first start in `starts`
-    starts: np.ndarray | None  # shipped starts, delta-coded from 0 within each row
+    kept: np.ndarray  # per row: how many starts ship
+    first_start: np.ndarray  # per row: index of its first start
+    starts: np.ndarray  # shipped starts, delta-coded from 0 within each row
 
-
-def field_rows(docs: Sequence[PackedDoc], f: int, rank: np.ndarray) -> FieldRows:
-    """Gather field number f of every document into one table of rows."""
-    sizes = np.fromiter((len(d.ids[f]) for d in docs), dtype=np.int64, count=len(docs))
-    first_row = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(sizes // UINT().itemsize, out=first_row[1:])
-    term = rank[unpack(d.ids[f] for d in docs)]
-    tf = unpack(d.tfs[f] for d in docs)
-    if not any(d.kept[f] for d in docs):
-        return FieldRows(first_row, term, tf, None, None, None)
-    kept = unpack(d.kept[f] or bytes(len(d.ids[f])) for d in docs)
-    first_start = np.cumsum(kept) - kept
-    return FieldRows(first_row, term, tf, kept, first_start, _delta_starts(unpack(
-        d.starts[f] for d in docs), first_start[kept > 0]))  # fmt: skip
-
-
-def _delta_starts(starts: np.ndarray, group_heads: np.ndarray) -> np.ndarray:
-    """Delta-code starts within each group (a row's starts), the first from 0."""
-    out = starts.copy()
-    out[1:] -= starts[:-1]
-    out[group_heads] = starts[group_heads]
-    return out
+    @classmethod
+    def of(cls, columns: FieldColumns, rank: np.ndarray) -> FieldRows:
+        """Prepare a field's table for encoding, with terms as their ranks."""
+        kept = columns.kept.astype(np.int64)
+        first_start = np.cumsum(kept) - kept
+        starts = columns.starts.astype(np.int64)
+        deltas = starts.copy()
+        deltas[1:] -= starts[:-1]
+        heads = first_start[kept > 0]
+        deltas[heads] = starts[heads]
+        tf = columns.tf.astype(np.int64)
+        return cls(columns.first_row, rank[columns.ids], tf, kept, first_start, deltas)
 
 
 def document_frequencies(fields: Sequence[FieldRows], size: int) -> np.ndarray:
@@ -142,11 +283,18 @@ class _Sorted:
     doc: np.ndarray  # shard-local document numbers
 
 
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Return small non-negative ints as uint16, which numpy sorts stably by radix."""
+    if values.size and values.max() >= 1 << 16:
+        return values
+    return values.astype(np.uint16)
+
+
 def _stream_order(rows: FieldRows, start: int, stop: int, local: np.ndarray) -> _Sorted:
     """Sort a shard's rows by term; a stable sort keeps documents ascending."""
     lo, hi = rows.first_row[start], rows.first_row[stop]
     terms = local[rows.term[lo:hi]]
-    order = np.argsort(terms, kind="stable")
+    order = np.argsort(_narrow(terms), kind="stable")
     docs = np.repeat(np.arange(stop - start), np.diff(rows.first_row[start : stop + 1]))
     return _Sorted(order + lo, terms[order], docs[order])
 
@@ -176,8 +324,6 @@ def _postings(rows: FieldRows, s: _Sorted) -> np.ndarray:
 
 def _positions(rows: FieldRows, s: _Sorted) -> np.ndarray:
     """Encode the position stream: per posting with starts, its delta, count, then starts."""
-    if rows.kept is None:
-        return np.empty(0, dtype=np.int64)
     kept = rows.kept[s.rows]
     entries = np.flatnonzero(kept)
     counts = kept[entries]

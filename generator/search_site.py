@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .search import SearchDoc, build_search_files
+from .search import SearchDoc
+from .search_cache import cached_search_files
 from .site import Paper, Site
 
 
@@ -22,6 +23,10 @@ def search_doc(paper: Paper) -> SearchDoc:
 
 
 def search_files(site: Site) -> dict[str, bytes]:
-    """Return the search payload (manifest and index shards) keyed by path in the site."""
+    """Return the search payload (manifest and index shards) keyed by path in the site.
+
+    Documents analysed by earlier builds, and an unchanged payload, come from the cache.
+    """
     docs = [search_doc(p) for p in site.papers]
-    return build_search_files(docs, shard_size=site.config.search_shard_size)
+    config = site.config
+    return cached_search_files(docs, config.search_shard_size, config.cache_dir)

@@ -339,7 +339,6 @@ def test_analysis_memo_changes_no_byte() -> None:
     cold = search.build_search_files(docs, shard_size=25)
     memo = search.SearchMemo()
     assert search.build_search_files(docs, shard_size=25, memo=memo) == cold
-    assert memo.added == len(docs) and len(memo.docs) == len(docs)
-    memo.used.clear()
-    assert search.build_search_files(docs, shard_size=25, memo=memo) == cold
-    assert memo.added == len(docs) and memo.used == set(memo.docs)
+    assert memo.added == len(docs) == len(memo.keys)
+    assert search.build_search_files(docs[::-1], shard_size=25, memo=memo) == cold
+    assert memo.added == len(docs)  # nothing analysed twice
