@@ -340,13 +340,19 @@ def _field_texts(doc: SearchDoc) -> dict[str, str]:
 
 
 # Everything besides a document's own text that its analysis depends on.
-_ANALYSIS = (FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__)
+_ANALYSIS = cache.content_key(
+    FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__
+).encode()
 
 
 @lru_cache(maxsize=1 << 17)
 def analysis_key(doc: SearchDoc) -> str:
     """Return the key of a document's analysis: its indexed fields and the pipeline."""
-    return cache.content_key(_ANALYSIS, doc.title, doc.abstract, doc.topics, doc.tags, doc.note)
+    digest = hashlib.sha256(_ANALYSIS)
+    for part in (doc.title, doc.abstract, doc.note, str(len(doc.topics)), *doc.topics, *doc.tags):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(b"%d:%b" % (len(data), data))  # length-prefixed: parts never run together
+    return digest.hexdigest()
 
 
 def analyze_doc(doc: SearchDoc) -> AnalyzedDoc:

@@ -115,4 +115,4 @@ def save_memo(cache_dir: Path, memo: SearchMemo) -> None:
         vocab, new_id = vocab.compacted(table.used_ids())
         table = table.renumbered(new_id)
     keys = [memo.keys[i] for i in kept.tolist()]
-    cache.save(cache_dir, TERMS, _seal((vocab.terms, keys, table), TERMS))
+    cache.save(cache_dir, TERMS, _seal((vocab.terms, keys, table.narrowed()), TERMS))

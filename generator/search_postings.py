@@ -16,7 +16,7 @@ order is always recomputed from the term text, so ids never change a byte of out
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 
 import numpy as np
@@ -155,6 +155,11 @@ class FieldColumns:
             self.starts[starts],
         )
 
+    def narrowed(self) -> FieldColumns:
+        """Return the columns in the smallest unsigned types holding them."""
+        small = {name: _smallest(getattr(self, name)) for name in ("ids", "tf", "kept", "starts")}
+        return replace(self, **small)
+
     @classmethod
     def concat(cls, parts: Sequence[FieldColumns]) -> FieldColumns:
         """Return the rows of several tables, one after the other."""
@@ -170,6 +175,15 @@ class FieldColumns:
 
 def _stored(values: Iterable[int]) -> np.ndarray:
     return np.array(list(values), dtype=STORED)
+
+
+def _smallest(values: np.ndarray) -> np.ndarray:
+    """Return unsigned ints in the smallest type that holds them (for a compact cache)."""
+    top = int(values.max()) if values.size else 0
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values
 
 
 @dataclass(frozen=True)
@@ -221,9 +235,11 @@ class DocTable:
 
     def renumbered(self, new_id: np.ndarray) -> DocTable:
         """Return the table with its term ids mapped through `new_id`."""
-        fields = tuple(FieldColumns(c.first_row, new_id[c.ids], c.tf, c.kept, c.first_start,
-                                    c.starts) for c in self.fields)  # fmt: skip
-        return DocTable(self.titles, self.excerpts, self.lengths, fields)
+        return replace(self, fields=tuple(replace(c, ids=new_id[c.ids]) for c in self.fields))
+
+    def narrowed(self) -> DocTable:
+        """Return the table with each column in the smallest unsigned type holding it."""
+        return replace(self, fields=tuple(columns.narrowed() for columns in self.fields))
 
     def used_ids(self) -> np.ndarray:
         """Return the term ids the documents use, ascending."""

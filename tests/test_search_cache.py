@@ -194,3 +194,16 @@ def test_the_memo_pickles_compactly() -> None:
     build_search_files(docs, shard_size=SHARD, memo=memo)
     data = pickle.dumps((memo.vocab.terms, memo.keys, memo.table), protocol=5)
     assert len(data) < 2500 * len(docs)
+
+
+def test_large_values_survive_the_compact_cache(tmp_path: Path) -> None:
+    many = " ".join(f"w{i}x" for i in range(70_000))  # term ids beyond 16 bits
+    docs = [
+        SearchDoc("papers/long.html", "pruning " * 20_000 + "end", "sparse " * 300),  # starts, tf
+        SearchDoc("papers/many.html", "Many words", many),
+        *corpus_docs()[:20],
+    ]
+    cached_search_files(docs[:2], SHARD, tmp_path)
+    memo = load_memo(tmp_path)
+    assert len(memo.vocab.terms) > 1 << 16
+    assert cached_search_files(docs, SHARD, tmp_path) == _cold(docs)
