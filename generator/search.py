@@ -42,6 +42,7 @@ import json
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,8 @@ class SearchDoc:
 
 def normalize_text(text: str) -> str:
     """Return NFC text with lone surrogates replaced and whitespace runs collapsed."""
+    if text.isascii():  # the common case: str.split knows exactly the ASCII of _SPACE_RE
+        return " ".join(text.split())
     text = _SURROGATE_RE.sub("\ufffd", text)
     return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
 
@@ -207,11 +210,13 @@ def analyze(text: str, positions_until: int = -1) -> FieldTerms:
 def _starts(text: str, lowered: str, terms: list[str | None], until: int) -> dict[str, list[int]]:
     """Return the start offsets in `text` of the tokens starting up to `until`, by term."""
     offsets = _lower_offsets(text, lowered)
+    if offsets is None:  # the common case: offsets agree, the text can be cut at `until`
+        found = [match.start() for match in _TOKEN_RE.finditer(lowered, 0, until + 1)]
+    else:
+        found = [offsets[match.start()] for match in _TOKEN_RE.finditer(lowered)]
+        found = found[: bisect_right(found, until)]
     starts: dict[str, list[int]] = defaultdict(list)
-    for term, match in zip(terms, _TOKEN_RE.finditer(lowered), strict=True):
-        start = offsets[match.start()] if offsets else match.start()
-        if start > until:
-            break
+    for term, start in zip(terms, found, strict=False):  # `found`: the first tokens'
         if term is not None:
             starts[term].append(start)
     return dict(starts)

@@ -60,21 +60,13 @@ class Vocabulary:
         """Rebuild a vocabulary from its term list."""
         return cls(terms, {term: i for i, term in enumerate(terms)})
 
-    def id_of(self, term: str) -> int:
-        """Return a term's id, adding the term if it is new."""
-        found = self.ids.get(term)
-        if found is None:
-            found = self.ids[term] = len(self.terms)
-            self.terms.append(term)
-        return found
-
     def ids_of(self, terms: Iterable[str]) -> np.ndarray:
         """Return the ids of some terms, adding the new ones."""
         terms = list(terms)
-        ids = list(map(self.ids.get, terms))
-        if None in ids:
-            ids = list(map(self.id_of, terms))
-        return np.array(ids, dtype=STORED)
+        new = [term for term in dict.fromkeys(terms) if term not in self.ids]
+        self.ids.update(zip(new, range(len(self.terms), len(self.terms) + len(new)), strict=True))
+        self.terms += new
+        return np.array(list(map(self.ids.__getitem__, terms)), dtype=STORED)
 
     def ranks(self, sort_key: Callable[[str], object]) -> tuple[np.ndarray, list[str]]:
         """Return each id's rank in term order and the terms in that order."""

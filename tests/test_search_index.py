@@ -181,6 +181,14 @@ def test_trimmer_is_unicode_aware() -> None:
     assert search.trim_word("—") == "—"  # nothing left: keep the token as lunr.py does
 
 
+def test_ascii_text_is_normalized_like_any_other() -> None:
+    ascii_chars = "".join(map(chr, range(128)))
+    texts = [ascii_chars, ascii_chars[::-1], " \x1c a\x1fb\t\n\v\f\r c  ", "", "   ", "x"]
+    for text in texts:
+        assert search.normalize_text(text) == search._SPACE_RE.sub(" ", text).strip(" ")
+        assert search.normalize_text(text + "\xa0\u2028") == search.normalize_text(text)
+
+
 def test_fast_tokenizer_matches_lunr() -> None:
     texts = [search.normalize_text(d.abstract) for d in corpus_docs()[:80]]
     texts += ["İstanbul\xa0-x-  y\t", "", "---", "a-b c"]
