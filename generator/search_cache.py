@@ -89,8 +89,8 @@ def _unseal(sealed: dict, key: str) -> Any:
         return None
     try:
         return pickle.loads(data)  # noqa: S301 - our own private cache file, checked above
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-        return None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+        return None  # e.g. written under another numpy
 
 
 def load_memo(cache_dir: Path) -> SearchMemo:
