@@ -403,6 +403,7 @@ class SearchMemo:
 
 
 def _tabulate(docs: Sequence[AnalyzedDoc], vocab: Vocabulary) -> DocTable:
+    """Tabulate analysed documents, with the fields of this index."""
     return DocTable.of(docs, vocab, len(FIELDS))
 
 

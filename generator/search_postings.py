@@ -166,6 +166,7 @@ class FieldColumns:
 
 
 def _stored(values: Iterable[int]) -> np.ndarray:
+    """Return ints as an array of the stored type."""
     return np.array(list(values), dtype=STORED)
 
 
