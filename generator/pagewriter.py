@@ -20,7 +20,7 @@ import jinja2
 from . import cache, parallel
 from .checks import Scan, scan_page
 from .errors import BuildError, ContentError
-from .render import ItemKey, PageSpec, make_environment, pages, render_page, site_globals
+from .render import PageSpec, make_environment, pages, render_page, site_globals
 from .site import Paper, Site
 
 Progress = Callable[[str], None]
@@ -85,8 +85,8 @@ def compile_templates(env: jinja2.Environment, folder: Path) -> None:
             raise ContentError(path, exc.lineno, f"template error: {exc.message}") from None
 
 
-def _render_range(start: int, stop: int) -> tuple[dict[str, Scan], dict[ItemKey, str]]:
-    """Render and write a slice of the job's pages; return their links and ids, new items."""
+def _render_range(start: int, stop: int) -> dict[str, Scan]:
+    """Render and write a slice of the job's pages; return each page's links and ids."""
     scans = {}
     for spec in _JOB["specs"][start:stop]:
         try:
@@ -97,33 +97,14 @@ def _render_range(start: int, stop: int) -> tuple[dict[str, Scan], dict[ItemKey,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
         scans[spec.path] = scan_page(html)
-    return scans, _JOB["env"].globals["list_item"].take_fresh()
+    return scans
 
 
-def _render_all(
-    specs: list[PageSpec], progress: Progress
-) -> tuple[dict[str, Scan], dict[ItemKey, str]]:
+def _render_all(specs: list[PageSpec], progress: Progress) -> dict[str, Scan]:
     jobs = parallel.jobs_for(len(specs), PARALLEL_MIN)
     parts = parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs)
     progress(f"rendered {len(specs)} pages on {jobs} process{'es' if jobs > 1 else ''}")
-    scans = {path: scan for part, _ in parts for path, scan in part.items()}
-    return scans, {key: html for _, items in parts for key, html in items.items()}
-
-
-def _load_items(site: Site, base: str) -> dict[ItemKey, str]:
-    """Return the list items of the last build, if it used the same templates and settings."""
-    stored = cache.load(site.config.cache_dir, "items")
-    return stored.get("items", {}) if stored.get("base") == base else {}
-
-
-def _save_items(
-    site: Site, base: str, known: dict[ItemKey, str], fresh: dict[ItemKey, str], digests: set
-) -> None:
-    """Keep the items of current papers for the next build, when anything changed."""
-    items = {key: html for key, html in known.items() if key[0] in digests}
-    if fresh or len(items) != len(known):
-        items.update(fresh)
-        cache.save(site.config.cache_dir, "items", {"base": base, "items": items})
+    return {path: scan for part in parts for path, scan in part.items()}
 
 
 @dataclass
@@ -155,8 +136,6 @@ def write_pages(
     progress(f"rendering {len(todo)} of {len(specs)} pages")
     env = make_environment(site.config.templates_dir)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
-    items = _load_items(site, base) if previous else {}
-    env.globals["list_item"].prime(digests, items)
     _JOB.update(
         env=env,
         site=site,
@@ -166,12 +145,11 @@ def write_pages(
         shared=site_globals(site),
     )
     try:
-        scans, fresh = _render_all(_JOB["specs"], progress)
+        scans = _render_all(_JOB["specs"], progress)
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
         _JOB.clear()
-    _save_items(site, base, items, fresh, set(digests.values()))
     kept.update((spec.path, (key, scans[spec.path])) for spec, key in todo if key is not None)
     cache.save(site.config.cache_dir, "pages", kept)
     scans.update((path, scan) for path, (_, scan) in kept.items())

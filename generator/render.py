@@ -49,46 +49,22 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-ItemKey = tuple[str, str, "str | None"]  # (digest of the paper's shown fields, root, anchor)
-
-
 class _ListItems:
     """Render a paper's list item once per (paper, page depth, anchor) and reuse it.
 
     The same paper appears in many lists (every sort of its topics, the timeline, related
-    papers); its item depends only on these three values. Items of earlier builds can be
-    primed by the digest of each paper's shown fields (same templates and settings), and
-    items rendered since are collected for the next build.
+    papers); its item depends only on these three values.
     """
 
     def __init__(self, env: jinja2.Environment) -> None:
         self.env = env
         self.done: dict[tuple[str, str, str | None], str] = {}
-        self.digests: Mapping[str, str] = {}
-        self.known: Mapping[ItemKey, str] = {}
-        self.fresh: dict[ItemKey, str] = {}
-
-    def prime(self, digests: Mapping[str, str], known: Mapping[ItemKey, str]) -> None:
-        """Reuse `known` items of papers whose shown fields hash to `digests[slug]`."""
-        self.digests, self.known = digests, known
-
-    def take_fresh(self) -> dict[ItemKey, str]:
-        """Return the items rendered (not reused) since the last call."""
-        fresh, self.fresh = self.fresh, {}
-        return fresh
 
     def __call__(self, paper: Paper, root: str, anchor: str | None = None) -> str:
         key = (paper.slug, root, anchor)
         if key not in self.done:
-            digest = self.digests.get(paper.slug)
-            stored = (digest, root, anchor) if digest else None
-            html = self.known.get(stored) if stored else None
-            if html is None:
-                macro = self.env.get_template("_papers.html").module.paper_item  # type: ignore[attr-defined]
-                html = macro(paper, root, anchor)
-                if stored:
-                    self.fresh[stored] = html
-            self.done[key] = html
+            macro = self.env.get_template("_papers.html").module.paper_item  # type: ignore[attr-defined]
+            self.done[key] = macro(paper, root, anchor)
         return self.done[key]
 
 

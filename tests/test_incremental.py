@@ -231,25 +231,3 @@ def test_a_moved_project_keeps_its_caches(tmp_path: Path, cli, epoch: None) -> N
     assert files(moved / "_site") == files(cold / "_site")
     stored = store.load_store(moved / "content" / "papers", moved, moved / ".survey-cache")
     assert all(s.path.parent == moved / "content" / "papers" for s in stored.values())
-
-
-def test_list_items_of_unchanged_papers_come_from_the_last_build(
-    tmp_path: Path, cli, epoch: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from generator import pagewriter
-    from generator.build import build
-
-    root = make_project(tmp_path / "proj")
-    cli(root, "build")
-    _note(root, "pointer-networks", "A classic.")
-    rendered: list[dict] = []
-    real = pagewriter._save_items
-    monkeypatch.setattr(pagewriter, "_save_items", lambda *a: rendered.append(a[3]) or real(*a))
-    build(Config(root=root), run_ingest=False)
-    digests = {key[0] for key in rendered[0]}
-    assert len(digests) == 1 and len(rendered[0]) >= 2  # one paper, at two page depths
-    assert all("pointer-networks.html" in html for html in rendered[0].values())
-    cold = tmp_path / "cold"
-    shutil.copytree(root, cold, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
-    cli(cold, "build", "--no-ingest")
-    assert files(root / "_site") == files(cold / "_site")
