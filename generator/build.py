@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache, parallel
+from . import cache, entrycache, parallel
 from .config import Config
 from .errors import BuildError, SurveyError
 from .fsutil import content_lock, remove_stale_temporaries, require_inside, tree_files
@@ -55,9 +55,12 @@ def load_site(config: Config) -> Site:
     from .topics import load_topics
 
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
+    entrycache.forget()  # the entries' texts and raw data are not needed past this point
     topics = load_topics(require_inside(config.topics_file, config.content_dir))
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
-    return build_site(config, [s.entry for s in store.values()], topics, ledger)
+    entries = [s.entry for s in store.values()]
+    del store
+    return build_site(config, entries, topics, ledger)
 
 
 def _write(root: Path, rel: str, data: bytes | str) -> None:
