@@ -53,7 +53,8 @@ def load(cache_dir: Path, name: str) -> dict:
 def save(cache_dir: Path, name: str, value: dict) -> None:
     """Write a named cache atomically; failures only cost speed next time."""
     try:
-        atomic_write(cache_dir / f"{name}.pickle", pickle.dumps((CODE_STAMP, value), protocol=5))
+        data = pickle.dumps((CODE_STAMP, value), protocol=5)
+        atomic_write(cache_dir / f"{name}.pickle", data, durable=False)  # losing it costs time only
     except OSError:
         pass
 

@@ -15,8 +15,11 @@ from filelock import FileLock, Timeout
 from .errors import ContentError, LockedError
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write a file so readers see either the old or the new content, never a mix."""
+def atomic_write(path: Path, data: bytes | str, durable: bool = True) -> None:
+    """Write a file so readers see either the old or the new content, never a mix.
+
+    `durable` also flushes it to disk before the rename (content, not caches, needs that).
+    """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -24,8 +27,9 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

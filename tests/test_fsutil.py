@@ -106,3 +106,16 @@ def test_tree_files_lists_nested_and_hidden_files_relative_to_the_folder(tmp_pat
         "search/.hidden",
         "a/b/c.txt",
     }
+
+
+@pytest.mark.parametrize(("durable", "fsyncs"), [(True, 1), (False, 0)])
+def test_only_durable_single_writes_are_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool, fsyncs: int
+) -> None:
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
+    fsutil.atomic_write(tmp_path / "cache.pickle", b"data", durable=durable)
+    assert len(calls) == fsyncs
+    assert (tmp_path / "cache.pickle").read_bytes() == b"data"
+    assert _hidden(tmp_path) == []
