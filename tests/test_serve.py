@@ -61,13 +61,27 @@ def _pump(stream: Any, server: Server, sink: queue.Queue | None) -> None:
             sink.put(line)
 
 
+def _interruptible() -> None:
+    """Let the server take Ctrl-C even when the tests run as a background job.
+
+    A shell starts background jobs with SIGINT ignored, children inherit that, and Python
+    then installs no KeyboardInterrupt handler: `stop()` would wait in vain.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(root: Path, *args: str) -> Server:
     """Start `survey serve --port 0` on a project and wait for its URL."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600", "PYTHONUNBUFFERED": "1"}
     env.pop("CI", None)
     command = [sys.executable, "-m", "generator.cli", "--root", str(root), "serve", *args]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_interruptible,  # noqa: PLW1509 - no threads touch state before exec
     )
     server = Server(process, root)
     threading.Thread(
