@@ -47,10 +47,10 @@ class BuildReport:
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
 
 
-def load_site(config: Config) -> Site:
-    """Read all content and model the site (no writing)."""
+def load_site(config: Config, related: bool = True) -> Site:
+    """Read all content and model the site (no writing); `related` adds related papers."""
     from .ledger import load_ledger
-    from .site import build_site
+    from .site import build_site, with_related
     from .store import load_store
     from .topics import load_topics
 
@@ -60,7 +60,8 @@ def load_site(config: Config) -> Site:
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
     entries = [s.entry for s in store.values()]
     del store
-    return build_site(config, entries, topics, ledger)
+    site = build_site(config, entries, topics, ledger)
+    return with_related(site) if related else site
 
 
 def _write(root: Path, rel: str, data: bytes | str) -> None:
@@ -103,9 +104,20 @@ def asset_lookup(names: dict[str, str]) -> Callable[[str], str]:
 
 
 def write_site(
-    site: Site, dest: Path, progress: Progress, previous: Path | None = None
+    site: Site,
+    dest: Path,
+    progress: Progress,
+    previous: Path | None = None,
+    search_done: Callable[[], object] | None = None,
 ) -> BuildReport:
-    """Write every file of the site into an empty folder."""
+    """Write every file of the site into an empty folder.
+
+    The search payload is written alongside the pages, unless the caller already started it
+    (`search_done` waits for it).
+    """
+    if search_done is None:
+        with parallel.background(_write_search, site, dest) as done:
+            return write_site(site, dest, progress, previous, done)
     from .feeds_site import feed_files
     from .pagewriter import write_pages
 
@@ -113,14 +125,12 @@ def write_site(
     # Shards are named by content in search.py and listed in the small manifest, the only
     # search file pages name. It keeps a stable name (and short caching): were it
     # fingerprinted, every page would change whenever any paper did. So pages do not depend
-    # on the index, and the index is built while the pages render.
+    # on the index, and the index is built while related papers and pages are computed.
     names["search/manifest.js"] = "search/manifest.js"
-    progress("building the search index alongside the pages")
-    with parallel.background(_write_search, site, dest) as search_done:
-        for rel, data in feed_files(site).items():
-            _write(dest, rel, data)
-        written = write_pages(site, dest, names, previous, progress)
-        search_done()
+    for rel, data in feed_files(site).items():
+        _write(dest, rel, data)
+    written = write_pages(site, dest, names, previous, progress)
+    search_done()
     report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
     report.scans = written.scans
     report.listing = tree_files(dest)
@@ -267,17 +277,23 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
     from .checks import broken_links
+    from .site import with_related
 
     output = config.output_dir
     _recover(output)
     remove_stale_temporaries(output.parent, f".{output.name}.tmp-*")
-    site = load_site(config)
+    site = load_site(config, related=False)
     progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
     tmp.chmod(0o755)
+    previous = output if output.is_dir() else None
     try:
-        report = write_site(site, tmp, progress, previous=output if output.is_dir() else None)
+        # The search index does not use related papers: it is built while they are ranked.
+        with parallel.background(_write_search, site, tmp) as search_done:
+            progress("building the search index alongside related papers and pages")
+            site = with_related(site)
+            report = write_site(site, tmp, progress, previous, search_done)
         progress("checking links")
         broken = broken_links(tmp, scans=report.scans, files=report.listing)
         report.warnings = [*site.warnings, *broken]

@@ -254,9 +254,26 @@ class _Modeller:
         )
 
 
-def _with_related(papers: list[Paper], k: int) -> list[Paper]:
-    related = related_papers([(p.slug, f"{p.title}\n{p.abstract}") for p in papers], k=k)
-    return [replace(p, related=related.get(p.slug, ())) for p in papers]
+def with_related(site: Site) -> Site:
+    """Return the site with each paper's related papers (text similarity, deterministic)."""
+    ordered = sorted(site.papers, key=lambda p: p.slug)
+    texts = [(p.slug, f"{p.title}\n{p.abstract}") for p in ordered]
+    related = related_papers(texts, k=site.config.related_count)
+    swap = {p.slug: replace(p, related=related.get(p.slug, ())) for p in ordered}
+
+    def again(papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
+        return tuple(swap[p.slug] for p in papers)
+
+    return replace(
+        site,
+        papers=again(site.papers),
+        by_slug={p.slug: swap[p.slug] for p in site.papers},
+        topics=tuple(replace(t, papers=again(t.papers)) for t in site.topics),
+        digests=tuple(
+            replace(d, papers=again(d.papers), new=again(d.new), known=again(d.known))
+            for d in site.digests
+        ),
+    )
 
 
 def _topic_pages(
@@ -305,10 +322,10 @@ def _digest_pages(ledger: Sequence[LedgerItem], papers: Sequence[Paper]) -> tupl
 def build_site(
     config: Config, entries: Sequence[Entry], topics: Sequence[Topic], ledger: Sequence[LedgerItem]
 ) -> Site:
-    """Model the whole site from loaded content."""
+    """Model the whole site from loaded content, related papers aside (`with_related`)."""
     modeller = _Modeller(config, topics, ledger)
     visible = sorted((e for e in entries if not e.curated.hidden), key=lambda e: e.slug)
-    papers = _with_related([modeller.paper(e) for e in visible], config.related_count)
+    papers = [modeller.paper(e) for e in visible]
     papers.sort(key=lambda p: p.newest_key)
     pages_dir = config.content_dir / "pages"
     return Site(
