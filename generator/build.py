@@ -107,17 +107,14 @@ def write_site(
     site: Site,
     dest: Path,
     progress: Progress,
-    previous: Path | None = None,
-    search_done: Callable[[], object] | None = None,
+    previous: Path | None,
+    search_done: Callable[[], object],
 ) -> BuildReport:
     """Write every file of the site into an empty folder.
 
-    The search payload is written alongside the pages, unless the caller already started it
-    (`search_done` waits for it).
+    The caller has started writing the search payload (`_write_search`); `search_done`
+    waits for it before the output is listed.
     """
-    if search_done is None:
-        with parallel.background(_write_search, site, dest) as done:
-            return write_site(site, dest, progress, previous, done)
     from .feeds_site import feed_files
     from .pagewriter import write_pages
 
