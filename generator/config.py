@@ -64,7 +64,8 @@ class Config:
 
     def settings(self) -> tuple:
         """Return the settings that shape the pages (everything but where files live)."""
-        return tuple((f.name, getattr(self, f.name)) for f in fields(self) if f.type != "Path")
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return tuple((name, value) for name, value in values if not isinstance(value, Path))
 
     def with_output(self, output: Path | None) -> Config:
         """Return a copy writing to another output folder."""
