@@ -15,7 +15,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,11 +109,13 @@ def write_site(
     progress: Progress,
     previous: Path | None,
     search_done: Callable[[], object],
+    related: Callable[[], Mapping[str, tuple[str, ...]]],
 ) -> BuildReport:
     """Write every file of the site into an empty folder.
 
-    The caller has started writing the search payload (`_write_search`); `search_done`
-    waits for it before the output is listed.
+    The caller has started writing the search payload (`_write_search`) and ranking related
+    papers: `related` waits for the ranking, `search_done` for the payload, before the output
+    is listed.
     """
     from .feeds_site import feed_files
     from .pagewriter import write_pages
@@ -126,7 +128,7 @@ def write_site(
     names["search/manifest.js"] = "search/manifest.js"
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)
-    written = write_pages(site, dest, names, previous, progress)
+    written = write_pages(site, dest, names, previous, progress, related)
     search_done()
     report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
     report.scans = written.scans
@@ -274,7 +276,7 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
     from .checks import broken_links
-    from .site import with_related
+    from .site import rank_related
 
     output = config.output_dir
     _recover(output)
@@ -286,11 +288,14 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     tmp.chmod(0o755)
     previous = output if output.is_dir() else None
     try:
-        # The search index does not use related papers: it is built while they are ranked.
-        with parallel.background(_write_search, site, tmp) as search_done:
-            progress("building the search index alongside related papers and pages")
-            site = with_related(site)
-            report = write_site(site, tmp, progress, previous, search_done)
+        # Neither the search index nor the list pages use related papers: the index is built
+        # and the list pages are written while they are ranked.
+        with (
+            parallel.background(_write_search, site, tmp) as search_done,
+            parallel.background(rank_related, site) as related,
+        ):
+            progress("building the search index and ranking related papers alongside pages")
+            report = write_site(site, tmp, progress, previous, search_done, related)
         progress("checking links")
         broken = broken_links(tmp, scans=report.scans, files=report.listing)
         report.warnings = [*site.warnings, *broken]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,19 +20,23 @@ import jinja2
 from . import cache, parallel
 from .checks import Scan, scan_page
 from .errors import BuildError, ContentError
-from .render import PageSpec, make_environment, pages, render_page, site_globals
-from .site import Paper, Site
+from .render import (
+    PageSpec,
+    list_pages,
+    make_environment,
+    paper_pages,
+    render_page,
+    site_globals,
+)
+from .site import Paper, Site, with_related
 
 Progress = Callable[[str], None]
-CACHEABLE = {"paper.html"}
 PARALLEL_MIN = 100
 _JOB: dict[str, Any] = {}
 
 
-def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str | None:
-    """Hash what a cacheable page shows: its paper and its related papers' list items."""
-    if spec.template not in CACHEABLE:
-        return None
+def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str:
+    """Hash what a paper page shows: its paper and its related papers' list items."""
     parts = [_paper_digest(spec.context["paper"], digests)]
     parts += [_paper_digest(p, digests) for p in spec.context["related"]]
     return cache.content_key(base, spec.path, spec.template, parts)
@@ -100,10 +104,12 @@ def _render_range(start: int, stop: int) -> dict[str, Scan]:
     return scans
 
 
-def _render_all(specs: list[PageSpec], progress: Progress) -> dict[str, Scan]:
+def _render_all(specs: list[PageSpec], what: str, progress: Progress) -> dict[str, Scan]:
+    """Render the job's `specs` on every core that pays; return each page's links and ids."""
+    _JOB["specs"] = specs
     jobs = parallel.jobs_for(len(specs), PARALLEL_MIN)
     parts = parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs)
-    progress(f"rendered {len(specs)} pages on {jobs} process{'es' if jobs > 1 else ''}")
+    progress(f"rendered {len(specs)} {what} on {jobs} process{'es' if jobs > 1 else ''}")
     return {path: scan for part in parts for path, scan in part.items()}
 
 
@@ -117,40 +123,53 @@ class PagesWritten:
 
 
 def write_pages(
-    site: Site, dest: Path, names: dict[str, str], previous: Path | None, progress: Progress
+    site: Site,
+    dest: Path,
+    names: dict[str, str],
+    previous: Path | None,
+    progress: Progress,
+    related: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
 ) -> PagesWritten:
-    """Write every page, reusing unchanged paper pages from the previous output."""
+    """Write every page, reusing unchanged paper pages from the previous output.
+
+    List pages come first: they do not show related papers, so they are rendered while the
+    ranking runs. `related` waits for a ranking started elsewhere (None: rank here).
+    """
     from .build import asset_lookup
 
-    templates = cache.tree_stamp([site.config.templates_dir])
-    base = cache.content_key(templates, sorted(names.items()), site.config.settings())
-    known = cache.load(site.config.cache_dir, "pages") if previous else {}
-    specs, kept, todo, digests, folders = list(pages(site)), {}, [], {}, set()
-    for spec in specs:
-        key = _page_key(base, spec, digests)
-        hit = known.get(spec.path)
-        if key is not None and hit and hit[0] == key and _reuse(previous, dest, spec.path, folders):
-            kept[spec.path] = hit
-        else:
-            todo.append((spec, key))
-    progress(f"rendering {len(todo)} of {len(specs)} pages")
     env = make_environment(site.config.templates_dir)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
-    _JOB.update(
-        env=env,
-        site=site,
-        specs=[spec for spec, _ in todo],
-        dest=dest,
-        asset=asset_lookup(names),
-        shared=site_globals(site),
-    )
+    _JOB.update(env=env, site=site, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
     try:
-        scans = _render_all(_JOB["specs"], progress)
+        lists = list(list_pages(site))
+        scans = _render_all(lists, "list pages", progress)
+        site = _JOB["site"] = with_related(site, related() if related else None)
+        todo, kept = _plan_paper_pages(site, names, previous, dest)
+        progress(f"rendering {len(todo)} of {len(site.papers)} paper pages")
+        scans.update(_render_all([spec for spec, _ in todo], "paper pages", progress))
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
         _JOB.clear()
-    kept.update((spec.path, (key, scans[spec.path])) for spec, key in todo if key is not None)
+    kept.update((spec.path, (key, scans[spec.path])) for spec, key in todo)
     cache.save(site.config.cache_dir, "pages", kept)
     scans.update((path, scan) for path, (_, scan) in kept.items())
-    return PagesWritten(len(specs), len(todo), scans)
+    return PagesWritten(len(lists) + len(site.papers), len(lists) + len(todo), scans)
+
+
+def _plan_paper_pages(
+    site: Site, names: dict[str, str], previous: Path | None, dest: Path
+) -> tuple[list[tuple[PageSpec, str]], dict[str, tuple[str, Scan]]]:
+    """Reuse the paper pages whose key matches the last build's; return the rest with keys."""
+    templates = cache.tree_stamp([site.config.templates_dir])
+    base = cache.content_key(templates, sorted(names.items()), site.config.settings())
+    known = cache.load(site.config.cache_dir, "pages") if previous else {}
+    todo, kept, digests, folders = [], {}, {}, set()
+    for spec in paper_pages(site):
+        key = _page_key(base, spec, digests)
+        hit = known.get(spec.path)
+        if hit and hit[0] == key and _reuse(previous, dest, spec.path, folders):
+            kept[spec.path] = hit
+        else:
+            todo.append((spec, key))
+    return todo, kept

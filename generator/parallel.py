@@ -55,16 +55,34 @@ def map_chunked(
         return pool.map(func, items, chunksize=chunk)
 
 
+_TASKS: dict[int, tuple[Callable[..., Any], tuple]] = {}  # read by forked workers
+
+
+def _run_inherited(key: int) -> Any:
+    """Run a task a `background` pool worker inherited when it was forked."""
+    task, args = _TASKS[key]
+    return task(*args)
+
+
 @contextlib.contextmanager
 def background(task: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
-    """Run a task in a forked process (in-line when forking is off); yield its `wait`."""
+    """Run a task in a forked process (in-line when forking is off); yield its `wait`.
+
+    The task and its arguments reach the worker through the fork, not through a pipe: only
+    the result is pickled.
+    """
     if jobs_for(2, 2) < 2:
         result = task(*args)
         yield lambda: result
         return
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        pending = pool.apply_async(task, args)
-        yield pending.get
+    key = max(_TASKS, default=-1) + 1
+    _TASKS[key] = (task, args)
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            pending = pool.apply_async(_run_inherited, (key,))
+            yield pending.get
+    finally:
+        del _TASKS[key]
 
 
 def ranges(count: int, parts: int) -> list[tuple[int, int]]:

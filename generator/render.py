@@ -123,14 +123,15 @@ def _topic_pages(site: Site) -> Iterator[PageSpec]:
                 )
 
 
-def _paper_pages(site: Site) -> Iterator[PageSpec]:
+def paper_pages(site: Site) -> Iterator[PageSpec]:
+    """List the paper pages: the only pages that show related papers."""
     for paper in site.papers:
         related = [site.by_slug[s] for s in paper.related if s in site.by_slug]
         yield PageSpec(paper.url, "paper.html", {"paper": paper, "related": related})
 
 
-def pages(site: Site) -> Iterator[PageSpec]:
-    """List every HTML page of the site, in a fixed order."""
+def list_pages(site: Site) -> Iterator[PageSpec]:
+    """List every page but the paper pages, in a fixed order."""
     yield PageSpec("index.html", "home.html")
     yield PageSpec("topics/index.html", "topics.html")
     yield from _topic_pages(site)
@@ -141,7 +142,12 @@ def pages(site: Site) -> Iterator[PageSpec]:
     yield PageSpec("about.html", "about.html")
     yield PageSpec("search.html", "search.html")
     yield PageSpec("404.html", "404.html")
-    yield from _paper_pages(site)
+
+
+def pages(site: Site) -> Iterator[PageSpec]:
+    """List every HTML page of the site, in a fixed order."""
+    yield from list_pages(site)
+    yield from paper_pages(site)
 
 
 def timeline(papers: tuple[Paper, ...]) -> list[tuple[int | None, list[Paper]]]:

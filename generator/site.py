@@ -254,11 +254,18 @@ class _Modeller:
         )
 
 
-def with_related(site: Site) -> Site:
-    """Return the site with each paper's related papers (text similarity, deterministic)."""
+def rank_related(site: Site) -> dict[str, tuple[str, ...]]:
+    """Return each paper's related papers by slug (text similarity, deterministic)."""
     ordered = sorted(site.papers, key=lambda p: p.slug)
     texts = [(p.slug, f"{p.title}\n{p.abstract}") for p in ordered]
-    related = related_papers(texts, k=site.config.related_count)
+    return related_papers(texts, k=site.config.related_count)
+
+
+def with_related(site: Site, related: Mapping[str, tuple[str, ...]] | None = None) -> Site:
+    """Return the site with each paper's related papers, ranked here unless given."""
+    if related is None:
+        related = rank_related(site)
+    ordered = sorted(site.papers, key=lambda p: p.slug)
     swap = {p.slug: replace(p, related=related.get(p.slug, ())) for p in ordered}
 
     def again(papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
