@@ -16,7 +16,7 @@ from . import cache, entrycache
 from .errors import ContentError
 from .fsutil import safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
-from .yamlio import dumps, load_file, loads
+from .yamlio import dumps, loads
 
 HEADER = (
     "# Survey entry. `survey ingest` rewrites only the `ingest:` block below.\n"
@@ -188,7 +188,7 @@ def _observation(d: dict) -> Observation:
 def read_entry(path: Path) -> StoredEntry:
     """Read and validate one entry file."""
     text = path.read_bytes().decode("utf-8-sig", errors="strict")
-    data = load_file(path)
+    data = loads(text, path)
     entry = _Validator(path, text).entry(data)
     return StoredEntry(entry=entry, data=data, text=text, path=path)
 

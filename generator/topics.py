@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +99,16 @@ class _Lines:
     """Find the line of a value in a YAML document, by its path of keys and indexes."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @cached_property
+    def root(self) -> yaml.Node | None:
+        """Compose the document's nodes, once and only when a line is asked for."""
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-            self.root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+            text = self.path.read_bytes().decode("utf-8-sig")
+            return yaml.compose(text, Loader=yaml.SafeLoader)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            self.root = None  # load_file already reported anything unreadable
+            return None  # load_file already reported anything unreadable
 
     def node(self, where: _Loc) -> yaml.Node | None:
         """Return the node at `where`, or the deepest existing ancestor."""
