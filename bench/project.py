@@ -6,6 +6,7 @@ without the test dependencies).
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import shutil
 from pathlib import Path
@@ -45,6 +46,9 @@ def snapshot(dest: Path) -> Path:
     """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "generator", dest / "generator", ignore=ignore)
+    # Byte-compile it as installing a package does (MkDocs runs from compiled site-packages):
+    # where PYTHONDONTWRITEBYTECODE is set, every child would otherwise compile the sources.
+    compileall.compile_dir(dest / "generator", quiet=1)
     shutil.copytree(REPO / "templates", dest / "templates")
     shutil.copytree(REPO / "site_src", dest / "site_src")
     (dest / "content").mkdir()
