@@ -31,7 +31,8 @@ from .render import (
 from .site import Paper, Site, with_related
 
 Progress = Callable[[str], None]
-PARALLEL_MIN = 100
+PARALLEL_MIN = 100  # paper pages from which rendering is split over the cores
+LIST_PARALLEL_MIN = 1000  # ...and papers from which the list pages are
 _JOB: dict[str, Any] = {}
 
 
@@ -104,10 +105,10 @@ def _render_range(start: int, stop: int) -> dict[str, Scan]:
     return scans
 
 
-def _render_all(specs: list[PageSpec], what: str, progress: Progress) -> dict[str, Scan]:
-    """Render the job's `specs` on every core that pays; return each page's links and ids."""
+def _render_all(specs: list[PageSpec], what: str, progress: Progress, jobs: int) -> dict[str, Scan]:
+    """Render `specs` on `jobs` processes; return each page's links and ids."""
     _JOB["specs"] = specs
-    jobs = parallel.jobs_for(len(specs), PARALLEL_MIN)
+    jobs = min(jobs, len(specs))
     parts = parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs)
     progress(f"rendered {len(specs)} {what} on {jobs} process{'es' if jobs > 1 else ''}")
     return {path: scan for part in parts for path, scan in part.items()}
@@ -142,11 +143,13 @@ def write_pages(
     _JOB.update(env=env, site=site, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
     try:
         lists = list(list_pages(site))
-        scans = _render_all(lists, "list pages", progress)
+        jobs = parallel.jobs_for(len(site.papers), LIST_PARALLEL_MIN)  # few pages, long lists
+        scans = _render_all(lists, "list pages", progress, jobs)
         site = _JOB["site"] = with_related(site, related() if related else None)
         todo, kept = _plan_paper_pages(site, names, previous, dest)
         progress(f"rendering {len(todo)} of {len(site.papers)} paper pages")
-        scans.update(_render_all([spec for spec, _ in todo], "paper pages", progress))
+        jobs = parallel.jobs_for(len(todo), PARALLEL_MIN)
+        scans.update(_render_all([spec for spec, _ in todo], "paper pages", progress, jobs))
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
