@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from .feeds import Feed, FeedItem, atom_feed, feed_id
-from .site import Paper, Site
+from .site import Paper, Site, newest_added
 
 
 def _href(site: Site, rel: str) -> str:
@@ -16,12 +16,8 @@ def _href(site: Site, rel: str) -> str:
 
 
 def _added(paper: Paper) -> dt.date:
+    """Return the date a feed item shows (Atom needs one: 1970-01-01 when unknown)."""
     return paper.added or dt.date(1970, 1, 1)
-
-
-def newest_added(papers: Sequence[Paper]) -> list[Paper]:
-    """Order papers by when the survey first saw them, newest first."""
-    return sorted(papers, key=lambda p: (-_added(p).toordinal(), p.newest_key))
 
 
 def _items(site: Site, papers: Sequence[Paper]) -> list[FeedItem]:

@@ -146,10 +146,7 @@ class Site:
     @property
     def newest(self) -> tuple[Paper, ...]:
         """Return the most recently added papers, newest digest first."""
-        order = sorted(
-            self.papers, key=lambda p: (-(p.added or dt.date.min).toordinal(), p.newest_key)
-        )
-        return tuple(order[: self.config.newest_count])
+        return tuple(newest_added(self.papers)[: self.config.newest_count])
 
     def counts_by_year(
         self, topic_ids: Sequence[str] | None = None
@@ -252,6 +249,11 @@ class _Modeller:
             added=next((s.ingested for s in seen if s.ingested), None),
             variants=tuple(v.abstract for v in entry.variants),
         )
+
+
+def newest_added(papers: Sequence[Paper]) -> list[Paper]:
+    """Order papers by when the survey first saw them, newest first, undated last."""
+    return sorted(papers, key=lambda p: (-(p.added or dt.date.min).toordinal(), p.newest_key))
 
 
 def rank_related(site: Site) -> dict[str, tuple[str, ...]]:

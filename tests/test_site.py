@@ -190,6 +190,13 @@ def test_feeds_are_valid_atom_newest_first(built: Path) -> None:
     assert all(e.link.startswith("../papers/") for e in hyper.entries)
 
 
+def test_home_page_newest_papers_lead_the_survey_feed(built: Path) -> None:
+    home = soup(built, "index.html").select("#newest-heading ~ ol > li .paper-title a")
+    feed = feedparser.parse((built / "feeds" / "all.xml").read_bytes())
+    from_feed = [e.link.removeprefix("../") for e in feed.entries]
+    assert len(home) == 10 and [a["href"] for a in home] == from_feed[:10]
+
+
 def test_links_resolve_relative_and_nothing_leaves_the_site(built: Path) -> None:
     assert broken_links(built) == []
     for path in built.rglob("*.html"):
