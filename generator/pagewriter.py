@@ -108,7 +108,7 @@ def _render_range(start: int, stop: int) -> dict[str, Scan]:
 def _render_all(specs: list[PageSpec], what: str, progress: Progress, jobs: int) -> dict[str, Scan]:
     """Render `specs` on `jobs` processes; return each page's links and ids."""
     _JOB["specs"] = specs
-    jobs = min(jobs, len(specs))
+    jobs = max(1, min(jobs, len(specs)))  # no pages: say "1 process", fork none
     parts = parallel.starmap(_render_range, parallel.ranges(len(specs), jobs * 4), jobs)
     progress(f"rendered {len(specs)} {what} on {jobs} process{'es' if jobs > 1 else ''}")
     return {path: scan for part in parts for path, scan in part.items()}
