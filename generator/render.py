@@ -144,12 +144,6 @@ def list_pages(site: Site) -> Iterator[PageSpec]:
     yield PageSpec("404.html", "404.html")
 
 
-def pages(site: Site) -> Iterator[PageSpec]:
-    """List every HTML page of the site, in a fixed order."""
-    yield from list_pages(site)
-    yield from paper_pages(site)
-
-
 def timeline(papers: tuple[Paper, ...]) -> list[tuple[int | None, list[Paper]]]:
     """Group papers by year, newest year first and unknown year last."""
     groups: dict[int | None, list[Paper]] = {}

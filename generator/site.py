@@ -267,8 +267,7 @@ def with_related(site: Site, related: Mapping[str, tuple[str, ...]] | None = Non
     """Return the site with each paper's related papers, ranked here unless given."""
     if related is None:
         related = rank_related(site)
-    ordered = sorted(site.papers, key=lambda p: p.slug)
-    swap = {p.slug: replace(p, related=related.get(p.slug, ())) for p in ordered}
+    swap = {p.slug: replace(p, related=related.get(p.slug, ())) for p in site.papers}
 
     def again(papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
         return tuple(swap[p.slug] for p in papers)
