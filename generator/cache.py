@@ -78,7 +78,8 @@ def tree_stamp(folders: Iterable[Path], extra: Any = None) -> str:
             for name in sorted(files):
                 if name.startswith(".survey.lock"):
                     continue
-                stamp = file_stamp(Path(root) / name)
+                info = os.stat(os.path.join(root, name))  # no Path per file: 10,000s of files
+                stamp = (info.st_size, info.st_mtime_ns)  # as `file_stamp` gives
                 digest.update(f"{number}\0{rel}/{name}\0{stamp}\n".encode())
     return digest.hexdigest()
 
