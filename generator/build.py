@@ -10,12 +10,14 @@ rebuild costs little more than interpreter start-up.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,7 +162,8 @@ def _swap(tmp: Path, output: Path) -> None:
     """Put the new build in place of the output folder, atomically where the system can.
 
     With an atomic exchange there is no moment without a complete output folder; elsewhere
-    two renames leave a brief window, which the next build repairs (`_recover`).
+    two renames leave a brief window, which the next build repairs (`_recover`). The previous
+    output is left as `<output>.old` for `_removing_previous`.
     """
     old = output.with_name(output.name + ".old")
     if old.exists():
@@ -171,7 +174,26 @@ def _swap(tmp: Path, output: Path) -> None:
         if output.exists():
             os.replace(output, old)
         os.replace(tmp, output)
-    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftover_previous(config: Config) -> None:
+    """Finish deleting a previous output that a killed build left half deleted."""
+    old = config.output_dir.with_name(config.output_dir.name + ".old")
+    if old.exists():
+        with content_lock(config.lock_file):  # not while a build is swapping folders
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _removing_previous(output: Path) -> Iterator[None]:
+    """Delete the previous output (left beside the new one by `_swap`) while the body runs."""
+    old = output.with_name(output.name + ".old")
+    remover = threading.Thread(target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True})
+    remover.start()  # unlinking is mostly system time: it overlaps with the stamps well
+    try:
+        yield
+    finally:
+        remover.join()
 
 
 def _recover(output: Path) -> None:
@@ -206,24 +228,27 @@ def build(
     progress: Progress = lambda _m: None,
 ) -> BuildReport:
     """Ingest new digests, model the whole site, then write it atomically to the output folder."""
-    if _up_to_date(config, _input_stamp(config, strict)):
+    stamp = _input_stamp(config, strict)
+    if _up_to_date(config, stamp):
         progress("nothing changed since the last build")
+        _remove_leftover_previous(config)
         return BuildReport(output=config.output_dir, unchanged=True)
-    if run_ingest:
-        ingest_new_digests(config, progress)
+    if run_ingest and ingest_new_digests(config, progress):
+        stamp = _input_stamp(config, strict)
     with content_lock(config.lock_file):
         report = _build_locked(config, strict, progress)
-        stamp = _input_stamp(config, strict)
-        cache.save(
-            config.cache_dir,
-            "build",
-            {
-                "stamp": stamp,
-                "output": str(report.output),
-                "output_stamp": cache.tree_stamp([report.output]),
-            },
-        )
+        with _removing_previous(config.output_dir):
+            _save_stamps(config, stamp, report.output)
         return report
+
+
+def _save_stamps(config: Config, stamp: str, output: Path) -> None:
+    """Record a successful build: the inputs as they were before it read them, and its output.
+
+    Taking the input stamp first means a file edited while the build ran is built next time.
+    """
+    entry = {"stamp": stamp, "output": str(output), "output_stamp": cache.tree_stamp([output])}
+    cache.save(config.cache_dir, "build", entry)
 
 
 def _ingest_stamps(config: Config) -> tuple[str, str]:
@@ -252,8 +277,11 @@ def _pending_digests(config: Config) -> list[Path]:
     ]
 
 
-def ingest_new_digests(config: Config, progress: Progress) -> None:
-    """Ingest what changed since the last build's ingest: new digests only, when possible."""
+def ingest_new_digests(config: Config, progress: Progress) -> bool:
+    """Ingest what changed since the last build's ingest: new digests only, when possible.
+
+    Tell whether an ingest ran (it may have rewritten entries and the ledger).
+    """
     from .ingest import ingest
 
     with content_lock(config.lock_file):  # what a killed ingest left, even when none runs
@@ -263,7 +291,7 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
     last = cache.load(config.cache_dir, "ingest")
     if last.get("everything") == everything:
         progress("no new digests")
-        return
+        return False
     paths = _pending_digests(config) if last.get("others") == others else None
     if paths == []:
         progress("no new digests")
@@ -272,6 +300,7 @@ def ingest_new_digests(config: Config, progress: Progress) -> None:
         progress(report.lines()[-1])
     everything, others = _ingest_stamps(config)
     cache.save(config.cache_dir, "ingest", {"everything": everything, "others": others})
+    return paths != []
 
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:

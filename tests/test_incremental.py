@@ -109,9 +109,38 @@ def test_unchanged_inputs_skip_the_build(project: Path, cli, epoch: None) -> Non
     output = cli(project, "build").output
     assert "nothing changed since the last build" in output
     assert snapshot(project / "_site") == before
+    (project / "_site.old" / "papers").mkdir(parents=True)  # a killed build's half-deleted output
+    assert "nothing changed" in cli(project, "build").output
+    assert not (project / "_site.old").exists()
     (project / "_site" / "index.html").unlink()  # a damaged output is rebuilt, not trusted
     output = cli(project, "build").output
     assert "nothing changed" not in output and (project / "_site" / "index.html").is_file()
+
+
+def test_an_edit_made_while_a_build_runs_is_built_next_time(
+    project: Path, cli, epoch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import build as build_module
+
+    cli(project, "build")
+    real_load_site = build_module.load_site
+
+    def load_then_edit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        site = real_load_site(*args, **kwargs)
+        _note(project, "pointer-networks", "Edited mid-build.")  # after the build read it
+        return site
+
+    monkeypatch.setattr(build_module, "load_site", load_then_edit)
+    (project / "templates" / "about.html").write_text(
+        (project / "templates" / "about.html").read_text("utf-8") + "\n", "utf-8"
+    )
+    cli(project, "build")
+    monkeypatch.setattr(build_module, "load_site", real_load_site)
+    assert not (project / "_site.old").exists()  # the previous output is deleted
+    output = cli(project, "build").output
+    assert "nothing changed" not in output
+    page = (project / "_site" / "papers" / "pointer-networks.html").read_text("utf-8")
+    assert "Edited mid-build." in page
 
 
 def test_a_sharded_search_index_builds_alongside_the_pages(project: Path, epoch: None) -> None:
