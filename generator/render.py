@@ -34,7 +34,11 @@ class PageSpec:
 
 
 def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """Create the Jinja environment: autoescape on for every template, strict undefined."""
+    """Create the Jinja environment: autoescape on for every template, strict undefined.
+
+    One environment serves one build, so templates are not checked for changes on disk
+    (which costs a `stat` each time a page or list item looks its template up).
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,
@@ -42,6 +46,7 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
     env.filters["year_label"] = lambda year: "Year unknown" if year is None else str(year)
     env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
