@@ -13,6 +13,13 @@ The digests are flushed to disk (`os.sync`) before timing, so ingest's own flush
 pay for the set-up. CPU figures include the worker processes; `ingest_kernel_cpu_s` is the
 kernel's share of `ingest_cpu_s`, mostly creating the 10,000 entry files.
 
+`create_file_ms` calibrates the disk just before the ingest: the time to create one entry-sized
+file, over 2,000 files in a fresh folder beside the project (kept until the end: deleting them
+would slow the ingest). Some file systems make it vary a lot: ext4 without a journal skips
+inodes freed in the last minute or so with a linear scan, so right after a large deletion
+(a previous run's temporary folder) a file can cost 0.2 ms instead of 0.02 ms, up to 2 s more
+for 10,000 entries. Compare ingest figures only between runs with similar calibrations.
+
 Run on its own: `python -m bench.micro --records 10000` (prints JSON).
 """
 
@@ -48,6 +55,16 @@ def _usage() -> tuple[resource.struct_rusage, resource.struct_rusage]:
     return resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 
 
+def _calibrate(folder: Path, files: int = 2_000, size: int = 1_500) -> float:
+    """Return the milliseconds it takes to create and write one entry-sized file here."""
+    folder.mkdir()
+    payload = b"x" * size
+    started = time.perf_counter()
+    for number in range(files):
+        (folder / f"entry-{number}.yaml").write_bytes(payload)
+    return (time.perf_counter() - started) * 1000 / files
+
+
 def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> dict:
     """Measure parse-only and parse+store rates for `records` records."""
     from generator.cli import collect_less_often
@@ -59,6 +76,7 @@ def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> di
     corpus = generate(records, seed, duplicate_rate=0.0)
     root = make_project(workdir / "micro", source=source)
     paths = corpus.write(root / "content" / "digests")
+    create_file_ms = _calibrate(workdir / "calibration")
     os.sync()  # writing the corpus is set-up: flush it now, not in ingest's own flush
     started, cpu = time.perf_counter(), _cpu()
     parsed = sum(len(parse_digest(path).records) for path in paths)
@@ -82,6 +100,7 @@ def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> di
         "ingest_cpu_s": ingest_cpu_s,
         "ingest_kernel_cpu_s": ingest_kernel_s,
         "ingest_records_per_s": parsed / ingest_s if ingest_s else None,
+        "create_file_ms": create_file_ms,
     }
 
 

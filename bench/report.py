@@ -82,6 +82,7 @@ MICRO_ROWS = [
     ("parse_records_per_s", "parse only, records/s", "rate", None),
     ("ingest_s", "parse + store (ingest into empty store)", "s", "ingest_cpu_s"),
     ("ingest_records_per_s", "parse + store, records/s", "rate", None),
+    ("create_file_ms", "disk: creating one entry file (see bench/micro.py)", "ms3", None),
 ]
 
 
@@ -99,6 +100,8 @@ def fmt(value: float | None, unit: str) -> str:
         )
     if unit == "ms":
         return f"{value:.0f} ms"
+    if unit == "ms3":
+        return f"{value:.3f} ms"
     if unit == "bytes":
         if value >= 1e9:
             return f"{value / 1e9:.2f} GB"
