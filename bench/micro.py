@@ -20,6 +20,11 @@ inodes freed in the last minute or so with a linear scan, so right after a large
 (a previous run's temporary folder) a file can cost 0.2 ms instead of 0.02 ms, up to 2 s more
 for 10,000 entries. Compare ingest figures only between runs with similar calibrations.
 
+`cpu_loop_s` calibrates the processor the same way: the best of three runs of a fixed
+pure-Python loop (string building, a dict and a regular expression, as ingest does). Virtual
+machines of the same nominal size differ by 2x or more here, so an ingest figure means
+little without it: compare `ingest_s / cpu_loop_s` across machines, not `ingest_s`.
+
 Run on its own: `python -m bench.micro --records 10000` (prints JSON).
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -65,6 +71,20 @@ def _calibrate(folder: Path, files: int = 2_000, size: int = 1_500) -> float:
     return (time.perf_counter() - started) * 1000 / files
 
 
+def _calibrate_cpu(rounds: int = 3, size: int = 200_000) -> float:
+    """Return the best time, in seconds, of a fixed pure-Python workload on this machine."""
+    word = re.compile(r"[a-z]+")
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        for number in range(size):
+            for token in word.findall(f"paper {number % 997} about pruning and operators"):
+                counts[token] = counts.get(token, 0) + 1
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> dict:
     """Measure parse-only and parse+store rates for `records` records."""
     from generator.cli import collect_less_often
@@ -77,6 +97,7 @@ def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> di
     root = make_project(workdir / "micro", source=source)
     paths = corpus.write(root / "content" / "digests")
     create_file_ms = _calibrate(workdir / "calibration")
+    cpu_loop_s = _calibrate_cpu()
     os.sync()  # writing the corpus is set-up: flush it now, not in ingest's own flush
     started, cpu = time.perf_counter(), _cpu()
     parsed = sum(len(parse_digest(path).records) for path in paths)
@@ -101,6 +122,7 @@ def run_micro(records: int, seed: int, workdir: Path, source: Path = REPO) -> di
         "ingest_kernel_cpu_s": ingest_kernel_s,
         "ingest_records_per_s": parsed / ingest_s if ingest_s else None,
         "create_file_ms": create_file_ms,
+        "cpu_loop_s": cpu_loop_s,
     }
 
 

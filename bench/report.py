@@ -83,6 +83,7 @@ MICRO_ROWS = [
     ("ingest_s", "parse + store (ingest into empty store)", "s", "ingest_cpu_s"),
     ("ingest_records_per_s", "parse + store, records/s", "rate", None),
     ("create_file_ms", "disk: creating one entry file (see bench/micro.py)", "ms3", None),
+    ("cpu_loop_s", "CPU: fixed pure-Python loop (see bench/micro.py)", "s", None),
 ]
 
 
