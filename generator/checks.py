@@ -49,18 +49,29 @@ def broken_links(
         if rel.endswith(".html")
     }
     problems = []
-    seen: dict[tuple[str, str], str | None] = {}  # pages in one folder share most links
-    for rel, (refs, _ids) in scanned.items():
+    by_folder: dict[str, dict[str, str | None]] = {}  # pages in one folder share most links
+    for rel, (refs, ids) in scanned.items():
         if rel in skip:
             continue
-        folder = posixpath.dirname(rel)
+        shared = by_folder.setdefault(posixpath.dirname(rel), {})
+        own: dict[str, str | None] = {}  # links with a fragment depend on the page itself
         for ref in refs:
-            key = (folder, ref) if "#" not in ref and ref else (rel, ref)
-            if key not in seen:
-                seen[key] = check_ref(rel, ref, files, scanned)
-            if seen[key]:
-                problems.append(f"{rel}: {seen[key]}")
+            seen = own if "#" in ref or not ref else shared
+            if ref not in seen:
+                seen[ref] = _check_on_page(rel, ref, ids, files, scanned)
+            if seen[ref]:
+                problems.append(f"{rel}: {seen[ref]}")
     return problems
+
+
+def _check_on_page(
+    page: str, ref: str, ids: set[str], files: set[str], scanned: dict
+) -> str | None:
+    """Check one reference, a link to an anchor of the same page without parsing it."""
+    if ref[:1] == "#" and ref.isprintable():  # urlsplit would drop tabs and newlines
+        fragment = unquote(ref[1:])
+        return None if not fragment or fragment in ids else f"missing anchor {ref!r}"
+    return check_ref(page, ref, files, scanned)
 
 
 def check_ref(page: str, ref: str, files: set[str], scanned: dict) -> str | None:

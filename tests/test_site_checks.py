@@ -131,6 +131,7 @@ def test_an_independent_parser_finds_no_broken_links(site: Path) -> None:
 MUTATIONS = {  # planted problem -> the reference both checkers must name
     '<a href="nope.html">x</a>': "nope.html",
     '<a href="index.html#no-such-id">x</a>': "index.html#no-such-id",
+    '<a href="#not-on-this-page">x</a>': "#not-on-this-page",
     '<script src="js/missing.js"></script>': "js/missing.js",
     '<a href="../../outside.html">x</a>': "../../outside.html",
     '<a href="javascript:alert(1)">x</a>': "javascript:alert(1)",
