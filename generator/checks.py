@@ -13,6 +13,7 @@ from .fsutil import tree_files
 # The generator writes every attribute double-quoted, so a scan of the attributes is exact
 # for its own output and far faster than a full HTML parse over thousands of pages.
 _ATTR_RE = re.compile(r'\s(href|src|action|id)="([^"]*)"')
+_PLAIN_PATH = re.compile(r"[\w./-]+\Z", re.ASCII)  # a relative path with nothing to decode
 
 
 Scan = tuple[list[str], set[str]]  # a page's references (href, src, action) and its ids
@@ -67,10 +68,12 @@ def broken_links(
 def _check_on_page(
     page: str, ref: str, ids: set[str], files: set[str], scanned: dict
 ) -> str | None:
-    """Check one reference, a link to an anchor of the same page without parsing it."""
+    """Check one reference; same-page anchors and plain relative paths skip urlsplit."""
     if ref[:1] == "#" and ref.isprintable():  # urlsplit would drop tabs and newlines
         fragment = unquote(ref[1:])
         return None if not fragment or fragment in ids else f"missing anchor {ref!r}"
+    if _PLAIN_PATH.match(ref) and ref[0] != "/":  # no scheme, host, query, fragment or escape
+        return _check_target(page, ref, ref, "", files, scanned)
     return check_ref(page, ref, files, scanned)
 
 
@@ -81,15 +84,20 @@ def check_ref(page: str, ref: str, files: set[str], scanned: dict) -> str | None
         return None if parts.scheme in {"http", "https", "mailto"} else f"unexpected link {ref!r}"
     if ref.startswith("/"):
         return f"root-absolute link {ref!r} breaks under a sub-path and from disk"
-    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(parts.path)))
-    if not parts.path:
-        target = page
+    return _check_target(page, ref, unquote(parts.path), parts.fragment, files, scanned)
+
+
+def _check_target(
+    page: str, ref: str, path: str, fragment: str, files: set[str], scanned: dict
+) -> str | None:
+    """Check that a relative path (and its fragment, if any) resolves inside the output."""
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
     if target == ".." or target.startswith("../"):
         return f"link {ref!r} leaves the site"
     if target not in files and f"{target}/index.html" in files:
         target = f"{target}/index.html"
     if target not in files:
         return f"broken link {ref!r}"
-    if parts.fragment and target in scanned and unquote(parts.fragment) not in scanned[target][1]:
+    if fragment and target in scanned and unquote(fragment) not in scanned[target][1]:
         return f"missing anchor {ref!r}"
     return None
