@@ -13,7 +13,7 @@ from .fsutil import tree_files
 # The generator writes every attribute double-quoted, so a scan of the attributes is exact
 # for its own output and far faster than a full HTML parse over thousands of pages.
 _ATTR_RE = re.compile(r'\s(href|src|action|id)="([^"]*)"')
-_PLAIN_PATH = re.compile(r"[\w./-]+\Z", re.ASCII)  # a relative path with nothing to decode
+_PLAIN_PATH = re.compile(r"[\w.-][\w./-]*\Z", re.ASCII)  # relative, nothing to decode
 
 
 Scan = tuple[list[str], set[str]]  # a page's references (href, src, action) and its ids
@@ -51,7 +51,7 @@ def broken_links(
     }
     problems = []
     by_folder: dict[str, dict[str, str | None]] = {}  # pages in one folder share most links
-    for rel, (refs, ids) in scanned.items():
+    for rel, (refs, _ids) in scanned.items():
         if rel in skip:
             continue
         shared = by_folder.setdefault(posixpath.dirname(rel), {})
@@ -59,20 +59,17 @@ def broken_links(
         for ref in refs:
             seen = own if "#" in ref or not ref else shared
             if ref not in seen:
-                seen[ref] = _check_on_page(rel, ref, ids, files, scanned)
+                seen[ref] = _check_on_page(rel, ref, files, scanned)
             if seen[ref]:
                 problems.append(f"{rel}: {seen[ref]}")
     return problems
 
 
-def _check_on_page(
-    page: str, ref: str, ids: set[str], files: set[str], scanned: dict
-) -> str | None:
+def _check_on_page(page: str, ref: str, files: set[str], scanned: dict) -> str | None:
     """Check one reference; same-page anchors and plain relative paths skip urlsplit."""
     if ref[:1] == "#" and ref.isprintable():  # urlsplit would drop tabs and newlines
-        fragment = unquote(ref[1:])
-        return None if not fragment or fragment in ids else f"missing anchor {ref!r}"
-    if _PLAIN_PATH.match(ref) and ref[0] != "/":  # no scheme, host, query, fragment or escape
+        return _check_target(page, ref, "", ref[1:], files, scanned)
+    if _PLAIN_PATH.match(ref):  # no scheme, host, query, fragment or escape
         return _check_target(page, ref, ref, "", files, scanned)
     return check_ref(page, ref, files, scanned)
 
