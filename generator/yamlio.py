@@ -89,6 +89,13 @@ def loads(text: str, path: Path | str = "<string>") -> Any:
     """Parse YAML text, raising ContentError with path and line on any problem."""
     if len(text) > _MAX_BYTES:
         raise ContentError(path, None, f"file is larger than {_MAX_BYTES} bytes")
+    data = _read_own(text)
+    if data is not None:
+        return data
+    return _pyyaml_loads(text, path)
+
+
+def _pyyaml_loads(text: str, path: Path | str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
@@ -329,3 +336,114 @@ def _fold_runs(text: str, column: int, indent: int) -> str:
             pieces.append(run)
             column += len(run)
     return "".join(pieces)
+
+
+# ---------------------------------------------------------------- fast reader
+#
+# Most content files are exactly what `dumps` wrote, under a few comment lines. `_read_own`
+# decodes that layout directly and accepts the result only if `dumps` gives back the very
+# same text: `dumps` writes what PyYAML writes, and what it writes reads back as the value
+# written, so the value is the one PyYAML would read. Any other text (hand-edited layouts,
+# flow style, anchors, CRLF, tabs, a mistake) fails the comparison and goes through PyYAML,
+# which also gives the errors with file and line.
+
+_COMMENT = re.compile("#[\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\n")
+_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
+_NUMBER = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(\.[0-9]+)?\Z")
+
+
+class _Unread(Exception):
+    """A text `_read_own` does not decode (PyYAML will)."""
+
+
+def _read_own(text: str) -> Any:
+    """Return the data of a text laid out as `dumps` writes it, or None."""
+    start = 0
+    while (comment := _COMMENT.match(text, start)) is not None:
+        start = comment.end()
+    body = text[start:]
+    if not body.endswith("\n"):
+        return None
+    try:
+        data, end = _Reader(body.split("\n")).mapping(0, 0)
+    except _Unread:
+        return None
+    if not data or end != body.count("\n"):
+        return None
+    try:
+        same = _Writer().document(data) == body
+    except _Unsupported:
+        return None
+    return data if same else None
+
+
+class _Reader:
+    """Decode block mappings, indentless lists and folded scalars, line by line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def at(self, row: int, indent: int) -> str | None:
+        """Return the line's text after `indent` spaces, if it starts a node there."""
+        line = self.lines[row]
+        if line[:indent] == " " * indent and line[indent : indent + 1] not in ("", " "):
+            return line[indent:]
+        return None
+
+    def mapping(self, row: int, indent: int, first: str | None = None) -> tuple[dict, int]:
+        """Read the mapping whose keys start at `indent` (its first line given, or at `row`)."""
+        data: dict[str, Any] = {}
+        while (line := first if first is not None else self.at(row, indent)) is not None:
+            if line.startswith("- "):
+                if first is not None:
+                    raise _Unread  # `- - x`: a list in a list
+                break
+            first = None
+            key, colon, rest = line.partition(":")
+            if not colon:
+                raise _Unread
+            if rest:
+                data[key], row = self.scalar(rest[1:], row + 1, indent + 2)
+            else:
+                data[key], row = self.nested(row + 1, indent)
+        return data, row
+
+    def nested(self, row: int, indent: int) -> tuple[Any, int]:
+        """Read the mapping or list below a key at `indent`."""
+        line = self.at(row, indent)
+        if line is not None and line.startswith("- "):
+            return self.sequence(row, indent)
+        return self.mapping(row, indent + 2)
+
+    def sequence(self, row: int, indent: int) -> tuple[list, int]:
+        """Read the list whose dashes are at `indent`."""
+        items: list[Any] = []
+        while (line := self.at(row, indent)) is not None and line.startswith("- "):
+            item = line[2:]
+            if item[:1] != "'" and (": " in item or item.endswith(":")):
+                value, row = self.mapping(row, indent + 2, item)
+            else:
+                value, row = self.scalar(item, row + 1, indent + 2)
+            items.append(value)
+        return items, row
+
+    def scalar(self, text: str, row: int, indent: int) -> tuple[Any, int]:
+        """Read a scalar and its continuation lines (indented by `indent`)."""
+        pieces = [text]
+        lead = " " * indent
+        while self.lines[row].startswith(lead):
+            pieces.append(self.lines[row][indent:])
+            row += 1
+        text = " ".join(pieces)
+        if text[:1] == "'":
+            if len(text) < 2 or text[-1] != "'":
+                raise _Unread
+            return text[1:-1].replace("''", "'"), row
+        if text in _CONSTANTS:
+            return _CONSTANTS[text], row
+        if text in ("[]", "{}"):
+            return ([] if text == "[]" else {}), row
+        number = _NUMBER.match(text)
+        if number is None:
+            return text, row
+        return (float(text) if number.group(1) else int(text)), row
