@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import cache
 from .search import (
     FORMAT,
@@ -32,7 +30,7 @@ from .search import (
     build_search_files,
     order_docs,
 )
-from .search_postings import DocTable, Vocabulary
+from .search_postings import DocTable, Vocabulary, distinct
 
 TERMS = "search-terms"
 FILES = "search-files"
@@ -107,7 +105,7 @@ def load_memo(cache_dir: Path) -> SearchMemo:
 
 def save_memo(cache_dir: Path, memo: SearchMemo) -> None:
     """Save the documents the last build used, if it added or dropped any."""
-    kept = np.unique(memo.used)
+    kept = distinct(memo.used)
     if not memo.added and len(kept) == len(memo.keys):
         return
     vocab, table = memo.vocab, memo.table.take(kept)

@@ -8,13 +8,14 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_search_index import corpus_docs
 
 from generator import cache, search, search_cache
 from generator.search import SearchDoc, SearchMemo, build_search_files, order_docs
 from generator.search_cache import FILES, TERMS, cached_search_files, load_memo, payload_key
-from generator.search_postings import Vocabulary
+from generator.search_postings import Vocabulary, distinct
 
 SHARD = 40  # several shards, so added documents shift every shard boundary
 
@@ -207,3 +208,13 @@ def test_large_values_survive_the_compact_cache(tmp_path: Path) -> None:
     memo = load_memo(tmp_path)
     assert len(memo.vocab.terms) > 1 << 16
     assert cached_search_files(docs, SHARD, tmp_path) == _cold(docs)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int64])
+def test_distinct_matches_numpy_unique(dtype: type) -> None:
+    rng = np.random.default_rng(7)
+    for size in (0, 1, 2, 3, 50, 5000):
+        values = rng.integers(0, 40, size).astype(dtype)
+        got, want = distinct(values), np.unique(values)
+        assert got.dtype == want.dtype
+        assert got.tolist() == want.tolist()
