@@ -29,6 +29,7 @@ from .fsutil import content_lock, remove_stale_temporaries, require_inside, tree
 
 if TYPE_CHECKING:
     from .checks import Scan
+    from .searchdoc import SearchDoc
     from .site import Site
 
 Progress = Callable[[str], None]
@@ -112,12 +113,13 @@ def write_site(
     previous: Path | None,
     search_done: Callable[[], object],
     related: Callable[[], Mapping[str, tuple[str, ...]]],
+    compiled: Callable[[], Mapping[str, bytes]],
 ) -> BuildReport:
     """Write every file of the site into an empty folder.
 
-    The caller has started writing the search payload (`_write_search`) and ranking related
-    papers: `related` waits for the ranking, `search_done` for the payload, before the output
-    is listed.
+    The caller has started writing the search payload (`_write_search`), ranking related
+    papers and compiling the templates: `related` waits for the ranking, `compiled` for the
+    template code, `search_done` for the payload, before the output is listed.
     """
     from .feeds_site import feed_files
     from .pagewriter import write_pages
@@ -130,7 +132,7 @@ def write_site(
     names["search/manifest.js"] = "search/manifest.js"
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)
-    written = write_pages(site, dest, names, previous, progress, related)
+    written = write_pages(site, dest, names, previous, progress, related, compiled())
     search_done()
     report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
     report.scans = written.scans
@@ -139,11 +141,11 @@ def write_site(
     return report
 
 
-def _write_search(site: Site, dest: Path) -> None:
+def _write_search(docs: list[SearchDoc], config: Config, dest: Path) -> None:
     """Write the search payload (manifest and shards) into the output folder."""
-    from .search_site import search_files
+    from .search_site import payload_files
 
-    for rel, data in search_files(site).items():
+    for rel, data in payload_files(docs, config.search_shard_size, config.cache_dir).items():
         _write(dest, rel, data)
 
 
@@ -305,26 +307,23 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
     from .checks import broken_links
-    from .site import rank_related
+    from .render import precompile
+    from .search_site import import_index_code
 
     output = config.output_dir
     _recover(output)
     remove_stale_temporaries(output.parent, f".{output.name}.tmp-*")
-    site = load_site(config, related=False)
-    progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
-    tmp.chmod(0o755)
-    previous = output if output.is_dir() else None
+    tmp: Path | None = None
     try:
-        # Neither the search index nor the list pages use related papers: the index is built
-        # and the list pages are written while they are ranked.
-        with (
-            parallel.background(_write_search, site, tmp) as search_done,
-            parallel.background(rank_related, site) as related,
-        ):
-            progress("building the search index and ranking related papers alongside pages")
-            report = write_site(site, tmp, progress, previous, search_done, related)
+        # The helper uses the core that reading the content leaves idle: it compiles the
+        # templates and imports the search index code, then builds the index.
+        with parallel.helper() as helper:
+            compiled = helper.submit(precompile, config.templates_dir)
+            helper.submit(import_index_code)
+            site = load_site(config, related=False)
+            progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
+            tmp = _new_output_folder(output)
+            report = _write_with_helper(site, tmp, progress, helper, compiled)
         progress("checking links")
         broken = broken_links(tmp, scans=report.scans, files=report.listing)
         report.warnings = [*site.warnings, *broken]
@@ -332,7 +331,38 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
             raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
         _swap(tmp, output)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     report.output = output
     return report
+
+
+def _new_output_folder(output: Path) -> Path:
+    """Make the empty temporary folder a build writes into, beside the output folder."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    tmp.chmod(0o755)
+    return tmp
+
+
+def _write_with_helper(
+    site: Site,
+    tmp: Path,
+    progress: Progress,
+    helper: parallel.Helper,
+    compiled: Callable[[], Mapping[str, bytes]],
+) -> BuildReport:
+    """Write the site into `tmp`, the helper building the search index meanwhile."""
+    from .search_site import search_docs
+    from .site import rank_related
+
+    config = site.config
+    previous = config.output_dir if config.output_dir.is_dir() else None
+    docs = search_docs(site)
+    search_done = helper.submit(_write_search, docs, config, tmp)
+    # Neither the search index nor the list pages use related papers: they are ranked in
+    # another process while the list pages are written.
+    with parallel.background(rank_related, site) as related:
+        progress("building the search index and ranking related papers alongside pages")
+        return write_site(site, tmp, progress, previous, search_done, related, compiled)

@@ -27,6 +27,7 @@ from .render import (
     paper_pages,
     render_page,
     site_globals,
+    template_names,
 )
 from .site import Paper, Site, with_related
 
@@ -83,11 +84,13 @@ class RenderFailure(Exception):
 
 def compile_templates(env: jinja2.Environment, folder: Path) -> None:
     """Compile every template up front, so syntax errors name the file and line."""
-    for path in sorted(folder.rglob("*.html")):
+    for name in template_names(folder):
         try:
-            env.get_template(path.relative_to(folder).as_posix())
+            env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise ContentError(path, exc.lineno, f"template error: {exc.message}") from None
+            raise ContentError(
+                folder / name, exc.lineno, f"template error: {exc.message}"
+            ) from None
 
 
 def _render_range(start: int, stop: int) -> dict[str, Scan]:
@@ -130,15 +133,17 @@ def write_pages(
     previous: Path | None,
     progress: Progress,
     related: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
+    compiled: Mapping[str, bytes] | None = None,
 ) -> PagesWritten:
     """Write every page, reusing unchanged paper pages from the previous output.
 
     List pages come first: they do not show related papers, so they are rendered while the
-    ranking runs. `related` waits for a ranking started elsewhere (None: rank here).
+    ranking runs. `related` waits for a ranking started elsewhere (None: rank here);
+    `compiled` is template code compiled elsewhere (`render.precompile`).
     """
     from .build import asset_lookup
 
-    env = make_environment(site.config.templates_dir)
+    env = make_environment(site.config.templates_dir, compiled)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
     _JOB.update(env=env, site=site, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
     try:

@@ -85,6 +85,34 @@ def background(task: Callable[..., Any], *args: Any) -> Iterator[Callable[[], An
         del _TASKS[key]
 
 
+class Helper:
+    """One worker process, forked early, that runs the tasks it is given in order.
+
+    Unlike `background`, tasks and their arguments are pickled: the worker was forked before
+    the data existed. Without a worker (forking off) each task runs at once, in-line.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def submit(self, task: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        """Queue `task(*args)` for the worker; return the function that waits for its result."""
+        if self._pool is None:
+            result = task(*args)
+            return lambda: result
+        return self._pool.apply_async(task, args).get
+
+
+@contextlib.contextmanager
+def helper() -> Iterator[Helper]:
+    """Fork one helper process now, while this one is small; stop it when the body ends."""
+    if jobs_for(2, 2) < 2:
+        yield Helper(None)
+        return
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        yield Helper(pool)
+
+
 def ranges(count: int, parts: int) -> list[tuple[int, int]]:
     """Split `range(count)` into about `parts` contiguous (start, stop) slices."""
     step = max(1, -(-count // max(parts, 1)))

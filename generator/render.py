@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from .charts import papers_per_year_chart
 from .site import Paper, Site, TopicPage
@@ -33,11 +34,14 @@ class PageSpec:
         return "../" * self.path.count("/")
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
+def make_environment(
+    templates_dir: Path, compiled: Mapping[str, bytes] | None = None
+) -> jinja2.Environment:
     """Create the Jinja environment: autoescape on for every template, strict undefined.
 
     One environment serves one build, so templates are not checked for changes on disk
-    (which costs a `stat` each time a page or list item looks its template up).
+    (which costs a `stat` each time a page or list item looks its template up). `compiled`
+    is template code from `precompile`, used where its source checksum still matches.
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
@@ -47,11 +51,49 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        bytecode_cache=_Compiled(compiled) if compiled is not None else None,
     )
     env.filters["year_label"] = lambda year: "Year unknown" if year is None else str(year)
     env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
     env.globals["list_item"] = _ListItems(env)
     return env
+
+
+class _Compiled(jinja2.BytecodeCache):
+    """Template code held in memory, keyed by Jinja's bucket key (template name and path)."""
+
+    def __init__(self, codes: Mapping[str, bytes]) -> None:
+        self.codes = dict(codes)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill the bucket with known code; Jinja drops it if the source checksum differs."""
+        if bucket.key in self.codes:
+            bucket.bytecode_from_string(self.codes[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep the code Jinja just compiled."""
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+def template_names(templates_dir: Path) -> list[str]:
+    """Return every template's name, sorted."""
+    return sorted(p.relative_to(templates_dir).as_posix() for p in templates_dir.rglob("*.html"))
+
+
+def precompile(templates_dir: Path) -> dict[str, bytes]:
+    """Compile every template to code another process's `make_environment` can use.
+
+    Templates that fail to compile are left out: the build compiles them again and reports
+    the error with its file and line.
+    """
+    env = make_environment(templates_dir, {})
+    for name in template_names(templates_dir):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            continue
+    assert isinstance(env.bytecode_cache, _Compiled)
+    return env.bytecode_cache.codes
 
 
 class _ListItems:

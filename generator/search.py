@@ -73,6 +73,7 @@ from .search_postings import (
     encode_field,
     shard_terms,
 )
+from .searchdoc import SearchDoc
 
 FORMAT = 1
 LUNR_VERSION = "2.3.9"
@@ -100,21 +101,6 @@ _JS_UNSAFE = tuple((c, f"\\u{ord(c):04x}") for c in "<>&\u2028\u2029")
 # lunr.py's Tokenizer splits on these; a regex finds the same tokens much faster.
 _TOKEN_RE = re.compile("[^ \t\n\r\f\v\xa0-]+")
 _SEPARATORS = frozenset(" -")
-
-
-@dataclass(frozen=True)
-class SearchDoc:
-    """One paper as the search sees it; refs are assigned by `build_search_files`."""
-
-    url: str
-    title: str
-    abstract: str = ""
-    topics: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    note: str = ""
-    year: int | None = None
-    date_label: str = ""
-    date_iso: str = ""
 
 
 # ---------------------------------------------------------------- text and pipeline

@@ -1,9 +1,15 @@
-"""Search stage: the site's papers as search documents, and the payload files they make."""
+"""Search stage: the site's papers as search documents, and the payload files they make.
+
+Making the documents needs only the site; making the payload needs the index code (lunr and
+numpy), imported on first use, so a build can make the documents in one process and the
+payload in another that imported the index code while the site was being read.
+"""
 
 from __future__ import annotations
 
-from .search import SearchDoc
-from .search_cache import cached_search_files
+from pathlib import Path
+
+from .searchdoc import SearchDoc
 from .site import Paper, Site
 
 
@@ -22,11 +28,21 @@ def search_doc(paper: Paper) -> SearchDoc:
     )
 
 
-def search_files(site: Site) -> dict[str, bytes]:
+def search_docs(site: Site) -> list[SearchDoc]:
+    """Describe every paper of the site for the search index."""
+    return [search_doc(p) for p in site.papers]
+
+
+def payload_files(docs: list[SearchDoc], shard_size: int, cache_dir: Path) -> dict[str, bytes]:
     """Return the search payload (manifest and index shards) keyed by path in the site.
 
     Documents analysed by earlier builds, and an unchanged payload, come from the cache.
     """
-    docs = [search_doc(p) for p in site.papers]
-    config = site.config
-    return cached_search_files(docs, config.search_shard_size, config.cache_dir)
+    from .search_cache import cached_search_files
+
+    return cached_search_files(docs, shard_size, cache_dir)
+
+
+def import_index_code() -> None:
+    """Import the index code now (a process that will build the payload later calls this)."""
+    from . import search_cache  # noqa: F401
