@@ -56,6 +56,8 @@ from .report import checks, render
 DEFAULT_SIZES = "shipped,1000,10000"
 DEFAULT_JSON = REPO / "bench" / "out" / "results.json"
 NOCHANGE_RUNS = 3
+PAIRS = 3  # cold builds alternating with MkDocs builds, on corpora up to PAIRED_MAX_PAPERS
+PAIRED_MAX_PAPERS = 2_000
 EXTRA_PAPERS = 100
 
 
@@ -207,16 +209,24 @@ class SizeBench:
         self.step("incremental", "build", "-q", papers=n)
         self.figures["papers_after_incremental"] = len(list(papers_dir.glob("*.yaml")))
 
-        # Cold: ingest alone, then build with no previous output and no caches at all.
+        # Cold: ingest alone, then build with no previous output and no caches at all,
+        # alternating with the MkDocs peer (several pairs on small corpora: on a shared
+        # machine one pair can be off by 20%, each way).
         remove(added)
         reset_project(self.root)
         self.step("ingest", "ingest", "-q", papers=n)
-        remove(self.root / "_site", self.root / ".survey-cache")
-        result = self.step("cold_build", "build", "--no-ingest", "-q", papers=n)
-        self.figures["build_summary"] = result.stdout.strip().splitlines()[-1:] or None
+        pairs = self.args.pairs if n <= PAIRED_MAX_PAPERS else 1
+        colds, peers = [], []
+        for number in range(1, pairs + 1):
+            remove(self.root / "_site", self.root / ".survey-cache")
+            if pairs > 1:
+                _say(f"[{self.size}] pair {number} of {pairs}: a cold build, then MkDocs")
+            colds.append(self.step("cold_build", "build", "--no-ingest", "-q", papers=n))
+            peers.append(self.mkdocs(papers_dir, n))
+        self.figures["build_summary"] = colds[-1].stdout.strip().splitlines()[-1:] or None
         self.site_figures()
+        self.record_pairs(colds, [p for p in peers if p is not None])
         self.browser()
-        self.mkdocs(papers_dir, n)
 
     def site_figures(self) -> None:
         """Record output size, page count and the search payload per paper."""
@@ -253,34 +263,55 @@ class SizeBench:
             _say(f"[{self.size}]   {self.figures['browser_error']}")
         self.figures.update(figures)
 
-    def mkdocs(self, papers_dir: Path, papers: int) -> None:
-        """Build the same papers with MkDocs and compare."""
-        if self.args.skip_mkdocs:
+    def record_pairs(self, colds: list[Run], peers: list[dict]) -> None:
+        """Record the cold builds and the peer's builds as medians, and their ratios."""
+        self.figures["cold_build_runs_s"] = [r.wall_s for r in colds]
+        self.figures["cold_build_s"] = statistics.median(r.wall_s for r in colds)
+        self.figures["cold_build_cpu_s"] = statistics.median(r.cpu_s for r in colds)
+        self.figures["cold_build_rss_bytes"] = max(r.max_rss_bytes for r in colds)
+        errors = [p["error"] for p in peers if "error" in p]
+        if errors:
+            self.figures["mkdocs_error"] = errors[0]
+        if not peers:
             return
+        last = peers[-1]
+        for key in ("search_bytes_per_paper", "search_gz_bytes_per_paper", "output_bytes",
+                    "max_rss_bytes", "version"):  # fmt: skip
+            if key in last:
+                self.figures[f"mkdocs_{key}"] = last[key]
+        built = [p for p in peers if "error" not in p]
+        if not built:
+            return
+        theirs = statistics.median(p["build_s"] for p in built)
+        theirs_cpu = statistics.median(p["build_cpu_s"] for p in built)
+        self.figures.update(
+            mkdocs_build_runs_s=[p["build_s"] for p in built],
+            mkdocs_build_s=theirs,
+            mkdocs_build_cpu_s=theirs_cpu,
+            speedup_cold=theirs / self.figures["cold_build_s"],
+            speedup_full=theirs / self.figures["full_build_s"],
+            speedup_cold_cpu=theirs_cpu / self.figures["cold_build_cpu_s"],
+        )
+        if last.get("search_bytes_per_paper"):
+            self.figures["payload_ratio"] = (
+                self.figures["search_bytes_per_paper"] / last["search_bytes_per_paper"]
+            )
+            self.figures["payload_gz_ratio"] = (
+                self.figures["search_gz_bytes_per_paper"] / last["search_gz_bytes_per_paper"]
+            )
+
+    def mkdocs(self, papers_dir: Path, papers: int) -> dict | None:
+        """Build the same papers with MkDocs; return its figures (None when skipped)."""
+        if self.args.skip_mkdocs:
+            return None
         _say(f"[{self.size}] mkdocs: building the same {papers} papers")
         figures = peer.measure(papers_dir, self.workdir / "mkdocs", self.timeout(papers))
         if "error" in figures:
-            self.figures["mkdocs_error"] = figures["error"]
             _say(f"[{self.size}]   {figures['error']}")
-        for key in ("build_s", "build_cpu_s", "search_bytes_per_paper", "search_gz_bytes_per_paper",
-                    "output_bytes", "max_rss_bytes", "version"):  # fmt: skip
-            if key in figures:
-                self.figures[f"mkdocs_{key}"] = figures[key]
-        if "error" not in figures:
-            theirs = figures["build_s"]
-            self.figures["speedup_cold"] = theirs / self.figures["cold_build_s"]
-            self.figures["speedup_full"] = theirs / self.figures["full_build_s"]
-            self.figures["speedup_cold_cpu"] = (
-                figures["build_cpu_s"] / self.figures["cold_build_cpu_s"]
-            )
-            if figures.get("search_bytes_per_paper"):
-                self.figures["payload_ratio"] = (
-                    self.figures["search_bytes_per_paper"] / figures["search_bytes_per_paper"]
-                )
-                self.figures["payload_gz_ratio"] = (
-                    self.figures["search_gz_bytes_per_paper"] / figures["search_gz_bytes_per_paper"]
-                )
+        else:
+            _say(f"[{self.size}]   {figures['build_s']:.2f} s, cpu {figures['build_cpu_s']:.2f} s")
         shutil.rmtree(self.workdir / "mkdocs", ignore_errors=True)
+        return figures
 
 
 def run_micro(args: argparse.Namespace, code: Path) -> dict:
@@ -331,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip-micro", action="store_true", help="do not run the ingest micro-benchmark"
     )
     parser.add_argument("--micro-records", type=int, default=10_000)
+    parser.add_argument("--pairs", type=int, default=PAIRS,
+                        help="cold builds alternating with MkDocs builds (medians reported) "
+                        f"up to {PAIRED_MAX_PAPERS:,} papers (default {PAIRS})")  # fmt: skip
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})"
     )

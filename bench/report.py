@@ -55,7 +55,7 @@ TARGETS = [
 ROWS = [
     ("ingest_s", "ingest (survey ingest, empty store)", "s", "ingest_cpu_s"),
     ("full_build_s", "full build from scratch (survey build)", "s", "full_build_cpu_s"),
-    ("cold_build_s", "cold build (build --no-ingest after ingest)", "s", "cold_build_cpu_s"),
+    ("cold_build_s", "cold build (build --no-ingest, no caches), median", "s", "cold_build_cpu_s"),
     ("settle_s", "first rebuild after full build (settle)", "s", "settle_cpu_s"),
     ("nochange_s", "no-change rebuild (survey build), median", "s", "nochange_cpu_s"),
     ("incremental_s", "incremental: + one 100-paper digest", "s", "incremental_cpu_s"),
@@ -69,7 +69,7 @@ ROWS = [
     ("index_load_ms", "browser: index load (open page to 1st result)", "ms", None),
     ("first_results_ms", "browser: typing to first results (median)", "ms", None),
     ("cold_type_ms", "browser: typing on fresh page to first results", "ms", None),
-    ("mkdocs_build_s", "MkDocs 1.6 build (same papers)", "s", "mkdocs_build_cpu_s"),
+    ("mkdocs_build_s", "MkDocs 1.6 build (same papers), median", "s", "mkdocs_build_cpu_s"),
     ("mkdocs_search_bytes_per_paper", "MkDocs search_index.json per paper, raw", "bytes", None),
     ("mkdocs_search_gz_bytes_per_paper", "MkDocs search_index.json per paper, gz", "bytes", None),
     ("speedup_cold", "speed-up vs MkDocs (cold build)", "x", None),
@@ -181,6 +181,17 @@ def _size_rows(size: str, figures: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _pair_lines(figures: dict) -> list[str]:
+    """List each cold build and MkDocs build when the two alternated more than once."""
+    ours, theirs = figures.get("cold_build_runs_s") or [], figures.get("mkdocs_build_runs_s") or []
+    if len(ours) < 2:
+        return []
+    line = "  alternating runs: cold build " + ", ".join(fmt(v, "s") for v in ours)
+    if theirs:
+        line += "; MkDocs " + ", ".join(fmt(v, "s") for v in theirs)
+    return [line]
+
+
 def render(results: dict) -> str:
     """Return the whole results table as text."""
     lines = []
@@ -197,6 +208,7 @@ def render(results: dict) -> str:
             head += f": {papers} papers, {records} records, {digests} digests"
         lines += ["", head]
         lines += _table(_size_rows(size, figures))
+        lines += _pair_lines(figures)
         for key in ("error", "browser_error", "mkdocs_error", "warning"):
             if figures.get(key):
                 lines.append(f"  {key.replace('_', ' ')}: {figures[key]}")
