@@ -316,7 +316,8 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     tmp: Path | None = None
     try:
         # The helper uses the core that reading the content leaves idle: it compiles the
-        # templates and imports the search index code, then builds the index.
+        # templates and imports numpy and the search index code; then it ranks related
+        # papers and builds the index.
         with parallel.helper() as helper:
             compiled = helper.submit(precompile, config.templates_dir)
             helper.submit(import_index_code)
@@ -353,16 +354,18 @@ def _write_with_helper(
     helper: parallel.Helper,
     compiled: Callable[[], Mapping[str, bytes]],
 ) -> BuildReport:
-    """Write the site into `tmp`, the helper building the search index meanwhile."""
+    """Write the site into `tmp`, the helper ranking related papers and indexing meanwhile.
+
+    Neither the search index nor the list pages use related papers: the list pages are
+    written while the helper ranks them (with numpy, which it imported for the index).
+    """
+    from .related import related_papers
     from .search_site import search_docs
-    from .site import rank_related
+    from .site import related_texts
 
     config = site.config
     previous = config.output_dir if config.output_dir.is_dir() else None
-    docs = search_docs(site)
-    search_done = helper.submit(_write_search, docs, config, tmp)
-    # Neither the search index nor the list pages use related papers: they are ranked in
-    # another process while the list pages are written.
-    with parallel.background(rank_related, site) as related:
-        progress("building the search index and ranking related papers alongside pages")
-        return write_site(site, tmp, progress, previous, search_done, related, compiled)
+    related = helper.submit(related_papers, related_texts(site), config.related_count, True)
+    search_done = helper.submit(_write_search, search_docs(site), config, tmp)
+    progress("ranking related papers and building the search index alongside pages")
+    return write_site(site, tmp, progress, previous, search_done, related, compiled)

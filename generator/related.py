@@ -104,14 +104,20 @@ def _term_counts(text: str, cache: dict[str, tuple[str, ...]]) -> Counter[str]:
     return Counter(itertools.chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
-def related_papers(docs: Sequence[tuple[str, str]], k: int = 5) -> dict[str, tuple[str, ...]]:
-    """Return, for each slug, up to `k` other slugs with the most similar text, best first."""
+def related_papers(
+    docs: Sequence[tuple[str, str]], k: int = 5, numpy_imported: bool = False
+) -> dict[str, tuple[str, ...]]:
+    """Return, for each slug, up to `k` other slugs with the most similar text, best first.
+
+    `numpy_imported` says the caller has imported numpy already: then even a small corpus is
+    ranked with it (same results), since its import is what NUMPY_MIN saves.
+    """
     ordered = sorted(docs, key=lambda doc: doc[0])  # results must not depend on input order
     slugs = [slug for slug, _ in ordered]
     if len(set(slugs)) != len(slugs):
         raise ValueError("related_papers: duplicate slugs")
     texts = [text for _, text in ordered]
-    rank = _numpy_ranking if len(texts) >= NUMPY_MIN else _python_ranking
+    rank = _numpy_ranking if numpy_imported or len(texts) >= NUMPY_MIN else _python_ranking
     found = dict(zip(slugs, rank(texts, slugs, k), strict=True))
     return {slug: found[slug] for slug, _ in docs}
 

@@ -256,11 +256,14 @@ def newest_added(papers: Sequence[Paper]) -> list[Paper]:
     return sorted(papers, key=lambda p: (-(p.added or dt.date.min).toordinal(), p.newest_key))
 
 
+def related_texts(site: Site) -> list[tuple[str, str]]:
+    """Return what related papers are ranked on: (slug, title and abstract), by slug."""
+    return [(p.slug, f"{p.title}\n{p.abstract}") for p in sorted(site.papers, key=lambda p: p.slug)]
+
+
 def rank_related(site: Site) -> dict[str, tuple[str, ...]]:
     """Return each paper's related papers by slug (text similarity, deterministic)."""
-    ordered = sorted(site.papers, key=lambda p: p.slug)
-    texts = [(p.slug, f"{p.title}\n{p.abstract}") for p in ordered]
-    return related_papers(texts, k=site.config.related_count)
+    return related_papers(related_texts(site), k=site.config.related_count)
 
 
 def with_related(site: Site, related: Mapping[str, tuple[str, ...]] | None = None) -> Site:

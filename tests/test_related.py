@@ -332,3 +332,20 @@ def test_small_corpora_do_not_import_numpy() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert run.stdout.strip() == "False", run.stderr
+
+
+def test_a_caller_that_imported_numpy_gets_the_same_ranking_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = synthetic_docs(300, seed=3)
+    python = related_papers(docs, 5)
+    used: list[int] = []
+    real = related._numpy_ranking
+
+    def spy(texts: list[str], slugs: list[str], k: int) -> list[tuple[str, ...]]:
+        used.append(len(texts))
+        return real(texts, slugs, k)
+
+    monkeypatch.setattr(related, "_numpy_ranking", spy)
+    assert related_papers(docs, 5, numpy_imported=True) == python
+    assert used == [300]
