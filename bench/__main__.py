@@ -6,15 +6,18 @@ process (so each step's wall time, CPU time and peak RSS are its own):
 1. full build from scratch (`survey build` on digests only);
 2. one settling rebuild, then three no-change rebuilds (`survey build`; median reported);
 3. an incremental rebuild (`survey build`) after adding one digest of 100 new papers;
-4. reset (entries, ledger, caches, output), `survey ingest`, then a cold
-   `survey build --no-ingest` (no previous output, no caches);
+4. reset (entries, ledger, caches, output), `survey ingest`, then cold builds
+   (`survey build --no-ingest`, no previous output, no caches), alternating with the MkDocs
+   peer (bench/peer.py) building the same papers (`--pairs` times on small corpora,
+   medians reported);
 5. site figures: output size, search payload per paper (raw and gzipped), and search timings
-   in headless Chromium (bench/browser.py);
-6. the MkDocs peer building the same papers (bench/peer.py).
+   in headless Chromium (bench/browser.py).
 
-The 10,000-record ingest micro-benchmark (bench/micro.py) runs first, before the sizes delete
-their projects (a large deletion slows file creation on some file systems). Prints a table
-with each figure next to its target and saves everything as JSON. See docs/performance.md.
+The 10,000-record ingest micro-benchmark (bench/micro.py) runs first. Nothing is deleted
+until every figure is measured: outputs, caches and projects are moved aside and deleted at
+the end, since a large deletion slows file creation for a minute or so on some file systems
+(`measure.set_aside`). Prints a table with each figure next to its target and saves
+everything as JSON. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from .measure import (
     StepError,
     gzip_size,
     load_average,
-    remove,
     run,
+    set_aside,
     survey,
     tree_size,
     use_code,
@@ -127,6 +130,7 @@ class SizeBench:
         self.args = args
         self.code = code
         self.root = workdir / "project"
+        self.trash = workdir / "trash"  # see measure.set_aside
         self.figures: dict = {"load_before": load_average()}
 
     def timeout(self, papers: int) -> float:
@@ -212,13 +216,13 @@ class SizeBench:
         # Cold: ingest alone, then build with no previous output and no caches at all,
         # alternating with the MkDocs peer (several pairs on small corpora: on a shared
         # machine one pair can be off by 20%, each way).
-        remove(added)
-        reset_project(self.root)
+        set_aside(self.trash, added)
+        reset_project(self.root, self.trash)
         self.step("ingest", "ingest", "-q", papers=n)
         pairs = self.args.pairs if n <= PAIRED_MAX_PAPERS else 1
         colds, peers = [], []
         for number in range(1, pairs + 1):
-            remove(self.root / "_site", self.root / ".survey-cache")
+            set_aside(self.trash, self.root / "_site", self.root / ".survey-cache")
             if pairs > 1:
                 _say(f"[{self.size}] pair {number} of {pairs}: a cold build, then MkDocs")
             colds.append(self.step("cold_build", "build", "--no-ingest", "-q", papers=n))
@@ -305,19 +309,24 @@ class SizeBench:
         if self.args.skip_mkdocs:
             return None
         _say(f"[{self.size}] mkdocs: building the same {papers} papers")
-        figures = peer.measure(papers_dir, self.workdir / "mkdocs", self.timeout(papers))
+        dest = self.workdir / "mkdocs"
+        set_aside(self.trash, dest)
+        figures = peer.measure(papers_dir, dest, self.timeout(papers))
         if "error" in figures:
             _say(f"[{self.size}]   {figures['error']}")
         else:
             _say(f"[{self.size}]   {figures['build_s']:.2f} s, cpu {figures['build_cpu_s']:.2f} s")
-        shutil.rmtree(self.workdir / "mkdocs", ignore_errors=True)
         return figures
 
 
-def run_micro(args: argparse.Namespace, code: Path) -> dict:
-    """Run the ingest micro-benchmark in its own process, on the snapshot of the code."""
+def run_micro(args: argparse.Namespace, code: Path, workdir: Path) -> dict:
+    """Run the ingest micro-benchmark in its own process, on the snapshot of the code.
+
+    Its project stays in `workdir` until the run ends (see `measure.set_aside`).
+    """
     _say(f"[micro] ingest micro-benchmark: {args.micro_records} records")
     command = [sys.executable, "-m", "bench.micro", "--records", str(args.micro_records)]
+    command += ["--workdir", str(workdir)]
     result = run([*command, "--source", str(code)], cwd=code, timeout=args.timeout or 1800)
     if not result.ok:
         reason = "timed out" if result.timed_out else f"exit status {result.returncode}"
@@ -395,8 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not imported.startswith(str(code)):
             raise StepError(f"children import the generator from {imported}, not the snapshot")
         _say(f"measuring a snapshot of the code (stamp {results['machine']['code_stamp']})")
-        if not args.skip_micro:  # first: the sizes delete large projects (see bench/micro.py)
-            results["micro"] = run_micro(args, code)
+        if not args.skip_micro:
+            results["micro"] = run_micro(args, code, base / "micro")
             failed = failed or "error" in results["micro"]
             save(results, args.json)
         for size in args.sizes:
@@ -407,9 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 traceback.print_exc()
                 results["sizes"][size] = {**bench.figures, "error": f"{type(exc).__name__}: {exc}"}
             failed = failed or "error" in results["sizes"][size]
-            if not args.keep:
-                shutil.rmtree(base / size, ignore_errors=True)
-            save(results, args.json)
+            save(results, args.json)  # projects are deleted at the end (see set_aside)
     except KeyboardInterrupt:
         _say("interrupted; reporting what was measured")
         failed = True

@@ -231,6 +231,20 @@ def remove(*paths: Path) -> None:
             path.unlink()
 
 
+def set_aside(trash: Path, *paths: Path) -> None:
+    """Move files and folders that exist into `trash`, which the run deletes when it ends.
+
+    Deleting thousands of files just before a timed step slows that step on some file
+    systems: ext4 without a journal skips inodes freed in the last minute or so when it
+    creates files (0.5 ms per file instead of 0.05 ms on this VM). So nothing is deleted
+    between measurements, for either tool.
+    """
+    trash.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            path.rename(trash / f"{len(list(trash.iterdir())):04d}-{path.name}")
+
+
 def load_average() -> tuple[float, float, float] | None:
     """Return the 1, 5 and 15 minute load averages (other work skews timings)."""
     try:

@@ -134,9 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--source", type=Path, default=REPO, help="repository or snapshot to copy")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="folder to work in, kept afterwards (default: a temporary one, "
+                        "deleted)")  # fmt: skip
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="survey-bench-micro-") as tmp:
-        figures = run_micro(args.records, args.seed, Path(tmp), args.source)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        figures = run_micro(args.records, args.seed, args.workdir, args.source)
+    else:
+        with tempfile.TemporaryDirectory(prefix="survey-bench-micro-") as tmp:
+            figures = run_micro(args.records, args.seed, Path(tmp), args.source)
     json.dump(figures, sys.stdout)
     print()
     return 0

@@ -71,18 +71,21 @@ def code_stamp(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def reset_project(root: Path) -> None:
-    """Forget everything ingest and build produced (entries, ledger, caches, output)."""
-    from .measure import remove
+def reset_project(root: Path, trash: Path) -> None:
+    """Forget everything ingest and build produced (entries, ledger, caches, output).
+
+    What goes is moved into `trash` (see `measure.set_aside`), not deleted.
+    """
+    from .measure import set_aside
 
     content = root / "content"
-    remove(
+    set_aside(
+        trash,
         content / "papers",
         content / "digests.yaml",
         content / ".survey.lock",
         root / ".survey-cache",
         root / "_site",
         root / "_site.old",
+        *root.glob("._site.tmp-*"),
     )
-    for stray in root.glob("._site.tmp-*"):
-        remove(stray)
