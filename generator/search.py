@@ -55,7 +55,6 @@ from lunr.index import Index
 from lunr.pipeline import Pipeline
 from lunr.query import Query, QueryPresence
 from lunr.query_parser import QueryParser
-from lunr.stemmer import porter_stemmer, stemmer
 from lunr.stop_word_filter import WORDS as STOP_WORDS
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
@@ -74,6 +73,7 @@ from .search_postings import (
     shard_terms,
 )
 from .searchdoc import SearchDoc
+from .stemmer import STEMMER, stem
 
 FORMAT = 1
 LUNR_VERSION = "2.3.9"
@@ -145,6 +145,17 @@ def survey_trimmer(token: Token, i: int | None = None, tokens: list | None = Non
 Pipeline.register_function(survey_trimmer, TRIMMER_NAME)
 
 
+def stemmer(token: Token, i: int | None = None, tokens: list | None = None) -> Token:
+    """lunr.js's stemmer (generator/stemmer.py) as a lunr.py pipeline function."""
+    return token.update(lambda text, metadata: stem(text))
+
+
+# Loaded indexes look their pipeline up by name: "stemmer" must be lunr.js's stemmer here
+# too, not lunr.py's own, which stems some words differently (see generator/stemmer.py).
+stemmer.label = "stemmer"  # type: ignore[attr-defined]
+Pipeline.registered_functions["stemmer"] = stemmer
+
+
 def search_pipeline() -> Pipeline:
     """Return the query-time pipeline serialized into every shard."""
     pipeline = Pipeline()
@@ -169,7 +180,7 @@ def _term_for(raw: str) -> str | None:
     the shipped papers), at a fraction of the cost.
     """
     word = trim_word(raw)
-    return None if word in _STOP_WORDS else porter_stemmer.stem(word)
+    return None if word in _STOP_WORDS else stem(word)
 
 
 def _lower_offsets(text: str, lowered: str) -> list[int] | None:
@@ -332,7 +343,7 @@ def _field_texts(doc: SearchDoc) -> dict[str, str]:
 
 # Everything besides a document's own text that its analysis depends on.
 _ANALYSIS = cache.content_key(
-    FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__
+    FORMAT, FIELDS, BOOSTS, POSITION_FIELDS, EXCERPT_CHARS, lunr.__VERSION__, STEMMER
 ).encode()
 
 

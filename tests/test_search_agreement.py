@@ -52,6 +52,15 @@ QUERIES = [
     "x" * 5000,
     "+(",
     "abc~99",
+    # Words ending in y, which lunr.py's own stemmer stems unlike lunr.js ("delai" for "delay")
+    "delay",
+    "key",
+    "display",
+    "array",
+    "employed",
+    "everyday",
+    "try",
+    "fly",
 ]
 
 

@@ -1,0 +1,191 @@
+"""The Porter stemmer as lunr.js applies it, for the terms the search index stores.
+
+The browser stems every query term with lunr.js's stemmer, so the index must hold exactly
+the stems lunr.js would make, or a word is indexed under one stem and looked up under
+another. lunr.py's own stemmer is a port of Porter's C program, which differs from lunr.js
+on a final y: "delay" is "delai" there and "delay" in lunr.js, "cry" is "cry" there and
+"cri" in lunr.js. So a search for "delay", "key" or "display" in the browser found nothing.
+
+This is Porter's algorithm (1980) with lunr.js's choices: step 1c turns a final y into i
+only after a consonant that is not the word's first letter, an initial y counts as a
+consonant, and words shorter than three characters are left alone. Like lunr.js, it sees
+text as UTF-16 code units. tests/test_stemmer.py compares it with lunr.js itself.
+
+Its input is a token, which never contains whitespace (JavaScript's line terminators among
+it): both tokenizers split on whitespace, and the index normalizes it first.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterable
+from functools import lru_cache
+
+STEMMER = "lunr.js 2.3.9 Porter"  # part of cached analyses' keys: change it with the rules
+
+_CONSONANTS = "[^aeiou][^aeiouy]*"  # a consonant, then more (a y after a consonant is a vowel)
+_VOWELS = "[aeiouy][aeiou]*"  # a vowel, then more
+# The measure m of a stem: how many vowel-consonant sequences follow its first consonants.
+_M_ABOVE_0 = re.compile(f"(?:{_CONSONANTS})?{_VOWELS}{_CONSONANTS}")
+_M_IS_1 = re.compile(f"(?:{_CONSONANTS})?{_VOWELS}{_CONSONANTS}(?:{_VOWELS})?")
+_M_ABOVE_1 = re.compile(f"(?:{_CONSONANTS})?{_VOWELS}{_CONSONANTS}{_VOWELS}{_CONSONANTS}")
+_HAS_VOWEL = re.compile(f"(?:{_CONSONANTS})?[aeiouy]")
+# A whole stem of consonants, one vowel and a last consonant other than w, x or y ("hop").
+_SHORT_CVC = re.compile(f"{_CONSONANTS}[aeiouy][^aeiouwxy]")
+
+_STEP2 = {
+    "ational": "ate",
+    "tional": "tion",
+    "enci": "ence",
+    "anci": "ance",
+    "izer": "ize",
+    "bli": "ble",
+    "alli": "al",
+    "entli": "ent",
+    "eli": "e",
+    "ousli": "ous",
+    "ization": "ize",
+    "ation": "ate",
+    "ator": "ate",
+    "alism": "al",
+    "iveness": "ive",
+    "fulness": "ful",
+    "ousness": "ous",
+    "aliti": "al",
+    "iviti": "ive",
+    "biliti": "ble",
+    "logi": "log",
+}
+_STEP3 = {
+    "icate": "ic",
+    "ative": "",
+    "alize": "al",
+    "iciti": "ic",
+    "ical": "ic",
+    "ful": "",
+    "ness": "",
+}
+_STEP4 = "al ance ence er ic able ible ant ement ment ent ou ism ate iti ous ive ize".split()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Return the stem lunr.js would give `word`."""
+    if word.isascii() or len(units := _code_units(word)) == len(word):
+        return _stem(word)
+    return _from_code_units(_stem(units))
+
+
+def _code_units(text: str) -> str:
+    """Return `text` with each character outside the BMP as its two UTF-16 surrogates."""
+    return "".join(map(chr, array("H", text.encode("utf-16-le", "surrogatepass"))))
+
+
+def _from_code_units(units: str) -> str:
+    """Join surrogate pairs back into characters."""
+    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _stem(word: str) -> str:
+    if len(word) < 3:
+        return word
+    initial_y = word[0] == "y"
+    if initial_y:
+        word = "Y" + word[1:]  # a consonant for every rule below
+    word = _step5(_step4(_step3(_step2(_step1c(_step1b(_step1a(word)))))))
+    return "y" + word[1:] if initial_y else word
+
+
+def _by_ending(suffixes: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Index suffixes (two letters or more) by their last two letters, longest first."""
+    index: dict[str, list[str]] = {}
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        index.setdefault(suffix[-2:], []).append(suffix)
+    return {ending: tuple(group) for ending, group in index.items()}
+
+
+_STEP2_ENDINGS, _STEP3_ENDINGS, _STEP4_ENDINGS = map(_by_ending, (_STEP2, _STEP3, _STEP4))
+
+
+def _longest_suffix(word: str, index: dict[str, tuple[str, ...]]) -> str | None:
+    """Return the longest indexed suffix that ends `word` and leaves at least one letter."""
+    for suffix in index.get(word[-2:], ()):
+        if len(word) > len(suffix) and word.endswith(suffix):
+            return suffix
+    return None
+
+
+def _step1a(word: str) -> str:
+    """Plurals: sses -> ss, ies -> i, s -> (nothing) unless ss."""
+    if (len(word) > 4 and word.endswith("sses")) or (len(word) > 3 and word.endswith("ies")):
+        return word[:-2]
+    if len(word) > 2 and word[-1] == "s" and word[-2] != "s":
+        return word[:-1]
+    return word
+
+
+def _step1b(word: str) -> str:
+    """Past tenses and gerunds: eed -> ee (m > 0); ed, ing -> (nothing) after a vowel."""
+    if len(word) > 3 and word.endswith("eed"):
+        return word[:-1] if _M_ABOVE_0.match(word[:-3]) else word
+    if len(word) > 3 and word.endswith("ing"):
+        stem = word[:-3]
+    elif len(word) > 2 and word.endswith("ed"):
+        stem = word[:-2]
+    else:
+        return word
+    if not _HAS_VOWEL.match(stem):
+        return word
+    if stem.endswith(("at", "bl", "iz")):
+        return stem + "e"
+    if len(stem) > 1 and stem[-1] == stem[-2] and stem[-1] not in "aeiouylsz":
+        return stem[:-1]
+    if _SHORT_CVC.fullmatch(stem):
+        return stem + "e"
+    return stem
+
+
+def _step1c(word: str) -> str:
+    """A final y after a consonant that is not the first letter becomes i."""
+    if len(word) > 2 and word[-1] == "y" and word[-2] not in "aeiou":
+        return word[:-1] + "i"
+    return word
+
+
+def _step2(word: str) -> str:
+    """Double suffixes to single ones (m > 0): ational -> ate, iveness -> ive, ..."""
+    suffix = _longest_suffix(word, _STEP2_ENDINGS)
+    if suffix and _M_ABOVE_0.match(word[: -len(suffix)]):
+        return word[: -len(suffix)] + _STEP2[suffix]
+    return word
+
+
+def _step3(word: str) -> str:
+    """More suffixes (m > 0): icate -> ic, ful -> (nothing), ..."""
+    suffix = _longest_suffix(word, _STEP3_ENDINGS)
+    if suffix and _M_ABOVE_0.match(word[: -len(suffix)]):
+        return word[: -len(suffix)] + _STEP3[suffix]
+    return word
+
+
+def _step4(word: str) -> str:
+    """Drop a last suffix (m > 1): al, ance, ment, ... or ion after s or t."""
+    suffix = _longest_suffix(word, _STEP4_ENDINGS)
+    if suffix:
+        stem = word[: -len(suffix)]
+        return stem if _M_ABOVE_1.match(stem) else word
+    if len(word) > 4 and word.endswith(("sion", "tion")) and _M_ABOVE_1.match(word[:-3]):
+        return word[:-3]
+    return word
+
+
+def _step5(word: str) -> str:
+    """Drop a final e (m > 1, or m = 1 unless the stem ends like "hop"), then ll -> l."""
+    if len(word) > 1 and word[-1] == "e":
+        stem = word[:-1]
+        if _M_ABOVE_1.match(stem) or (_M_IS_1.fullmatch(stem) and not _SHORT_CVC.fullmatch(stem)):
+            word = stem
+    if word.endswith("ll") and _M_ABOVE_1.match(word):
+        word = word[:-1]
+    return word
