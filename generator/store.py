@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -230,9 +231,13 @@ def _read_checked(path: Path) -> StoredEntry:
 
 def render_new(entry: Entry) -> str:
     """Return the text of a brand-new entry file."""
-    return (
-        HEADER + dumps({"ingest": ingest_block(entry)}) + dumps({"curated": dict(CURATED_DEFAULTS)})
-    )
+    return HEADER + dumps({"ingest": ingest_block(entry)}) + _default_curated_block()
+
+
+@lru_cache(maxsize=1)
+def _default_curated_block() -> str:
+    """Return the `curated:` block of a new entry (the same text for every entry)."""
+    return dumps({"curated": dict(CURATED_DEFAULTS)})
 
 
 def splice(text: str, entry: Entry) -> str:
