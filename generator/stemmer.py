@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Iterable
-from functools import lru_cache
 
 STEMMER = "lunr.js 2.3.9 Porter"  # part of cached analyses' keys: change it with the rules
 
@@ -69,9 +68,8 @@ _STEP3 = {
 _STEP4 = "al ance ence er ic able ible ant ement ment ent ou ism ate iti ous ive ize".split()
 
 
-@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Return the stem lunr.js would give `word`."""
+    """Return the stem lunr.js would give `word` (the index caches it per token)."""
     if word.isascii() or len(units := _code_units(word)) == len(word):
         return _stem(word)
     return _from_code_units(_stem(units))
@@ -130,20 +128,20 @@ def _step1b(word: str) -> str:
     if len(word) > 3 and word.endswith("eed"):
         return word[:-1] if _M_ABOVE_0.match(word[:-3]) else word
     if len(word) > 3 and word.endswith("ing"):
-        stem = word[:-3]
+        base = word[:-3]
     elif len(word) > 2 and word.endswith("ed"):
-        stem = word[:-2]
+        base = word[:-2]
     else:
         return word
-    if not _HAS_VOWEL.match(stem):
+    if not _HAS_VOWEL.match(base):
         return word
-    if stem.endswith(("at", "bl", "iz")):
-        return stem + "e"
-    if len(stem) > 1 and stem[-1] == stem[-2] and stem[-1] not in "aeiouylsz":
-        return stem[:-1]
-    if _SHORT_CVC.fullmatch(stem):
-        return stem + "e"
-    return stem
+    if base.endswith(("at", "bl", "iz")):
+        return base + "e"
+    if len(base) > 1 and base[-1] == base[-2] and base[-1] not in "aeiouylsz":
+        return base[:-1]
+    if _SHORT_CVC.fullmatch(base):
+        return base + "e"
+    return base
 
 
 def _step1c(word: str) -> str:
@@ -173,8 +171,8 @@ def _step4(word: str) -> str:
     """Drop a last suffix (m > 1): al, ance, ment, ... or ion after s or t."""
     suffix = _longest_suffix(word, _STEP4_ENDINGS)
     if suffix:
-        stem = word[: -len(suffix)]
-        return stem if _M_ABOVE_1.match(stem) else word
+        base = word[: -len(suffix)]
+        return base if _M_ABOVE_1.match(base) else word
     if len(word) > 4 and word.endswith(("sion", "tion")) and _M_ABOVE_1.match(word[:-3]):
         return word[:-3]
     return word
@@ -183,9 +181,9 @@ def _step4(word: str) -> str:
 def _step5(word: str) -> str:
     """Drop a final e (m > 1, or m = 1 unless the stem ends like "hop"), then ll -> l."""
     if len(word) > 1 and word[-1] == "e":
-        stem = word[:-1]
-        if _M_ABOVE_1.match(stem) or (_M_IS_1.fullmatch(stem) and not _SHORT_CVC.fullmatch(stem)):
-            word = stem
+        base = word[:-1]
+        if _M_ABOVE_1.match(base) or (_M_IS_1.fullmatch(base) and not _SHORT_CVC.fullmatch(base)):
+            word = base
     if word.endswith("ll") and _M_ABOVE_1.match(word):
         word = word[:-1]
     return word
