@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -220,15 +219,6 @@ def tree_size(folder: Path) -> tuple[int, int]:
 def gzip_size(path: Path) -> int:
     """Return a file's size gzipped at level 6 (what a typical web server sends)."""
     return len(gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
-
-
-def remove(*paths: Path) -> None:
-    """Delete files and folders if they exist."""
-    for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
 
 
 def set_aside(trash: Path, *paths: Path) -> None:
