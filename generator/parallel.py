@@ -1,10 +1,10 @@
 """Work split over the cores by forking: one policy for every stage that uses it.
 
 Forked workers inherit the parent's data without pickling it, which is what makes them pay
-off here. Forking is skipped where it is unavailable, on one core, for small inputs, inside
-a pool worker (daemonic processes may not have children), and once `disable()` was called
-(the live preview forks from a process running server and watcher threads, where a fork can
-deadlock).
+off here; the one exception is the build's `helper`, forked before the data exists. Forking
+is skipped where it is unavailable, on one core, for small inputs, inside a pool worker
+(daemonic processes may not have children), and once `disable()` was called (the live
+preview forks from a process running server and watcher threads, where a fork can deadlock).
 """
 
 from __future__ import annotations
@@ -55,41 +55,11 @@ def map_chunked(
         return pool.map(func, items, chunksize=chunk)
 
 
-_TASKS: dict[int, tuple[Callable[..., Any], tuple]] = {}  # read by forked workers
-
-
-def _run_inherited(key: int) -> Any:
-    """Run a task a `background` pool worker inherited when it was forked."""
-    task, args = _TASKS[key]
-    return task(*args)
-
-
-@contextlib.contextmanager
-def background(task: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
-    """Run a task in a forked process (in-line when forking is off); yield its `wait`.
-
-    The task and its arguments reach the worker through the fork, not through a pipe: only
-    the result is pickled.
-    """
-    if jobs_for(2, 2) < 2:
-        result = task(*args)
-        yield lambda: result
-        return
-    key = max(_TASKS, default=-1) + 1
-    _TASKS[key] = (task, args)
-    try:
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            pending = pool.apply_async(_run_inherited, (key,))
-            yield pending.get
-    finally:
-        del _TASKS[key]
-
-
 class Helper:
     """One worker process, forked early, that runs the tasks it is given in order.
 
-    Unlike `background`, tasks and their arguments are pickled: the worker was forked before
-    the data existed. Without a worker (forking off) each task runs at once, in-line.
+    Tasks, their arguments and results are pickled: the worker was forked before the data
+    existed. Without a worker (forking off) each task runs at once, in-line.
     """
 
     def __init__(self, pool: Any) -> None:
