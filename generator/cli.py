@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -249,5 +250,30 @@ def serve(config: Config, port: int, strict: bool, no_ingest: bool) -> None:
     )
 
 
+def run() -> None:
+    """Run the `survey` command, then end the process without tearing its heap down.
+
+    A build leaves a large heap (the site model, Jinja, numpy); the interpreter's orderly
+    exit collects and frees it object by object, which took 0.07 to 0.1 s after every
+    build. Once the command has returned, its files are closed and its worker processes
+    gone, so only the standard streams need flushing. With another thread still running
+    the orderly exit is kept, since it waits for that thread.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click's standalone mode always raises SystemExit
+        code = 0
+    if threading.active_count() > 1 or not isinstance(code, int | None):
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe, a full disk: as Python itself reports it
+        sys.exit(code)
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
