@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.bccache
 
 from .charts import papers_per_year_chart
-from .site import Paper, Site, TopicPage
+
+if TYPE_CHECKING:  # a helper process compiles templates without importing the site model
+    from .site import Paper, Site, TopicPage
 
 SORTS = {
     "date": ("Newest", lambda p: p.newest_key),

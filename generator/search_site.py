@@ -8,9 +8,12 @@ payload in another that imported the index code while the site was being read.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .searchdoc import SearchDoc
-from .site import Paper, Site
+
+if TYPE_CHECKING:  # the process building the payload needs no site model
+    from .site import Paper, Site
 
 
 def search_doc(paper: Paper) -> SearchDoc:
