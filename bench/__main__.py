@@ -137,10 +137,13 @@ class SizeBench:
         """Return the time limit for one step on a corpus of this many papers."""
         return self.args.timeout or 600 + 0.025 * papers
 
-    def step(self, name: str, *cli_args: str, papers: int) -> Run:
-        """Run one `survey` command, record its time, CPU and RSS under `name`."""
+    def step(self, name: str, *cli_args: str, papers: int, pss: bool = True) -> Run:
+        """Run one `survey` command, record its time, CPU and memory under `name`.
+
+        `pss=False`: a timed comparison, where reading PSS would slow the build it measures.
+        """
         _say(f"[{self.size}] {name}: survey {' '.join(cli_args)}")
-        result = survey(self.root, *cli_args, timeout=self.timeout(papers)).check(
+        result = survey(self.root, *cli_args, timeout=self.timeout(papers), pss=pss).check(
             f"{name} ({self.size})"
         )
         self.figures[f"{name}_s"] = result.wall_s
@@ -153,10 +156,12 @@ class SizeBench:
             ("peak_tree_rss_bytes", result.tree_rss_bytes),
             ("peak_tree_pss_bytes", result.tree_pss_bytes),
         ):
-            self.figures[key] = max(self.figures.get(key, 0), value)
+            if value is not None:
+                self.figures[key] = max(self.figures.get(key, 0), value)
+        pss = result.tree_pss_bytes
+        pss_text = "" if pss is None else f", tree pss {pss / 1e6:.0f} MB"
         _say(f"[{self.size}]   {result.wall_s:.2f} s, cpu {result.cpu_s:.2f} s, "
-             f"rss {result.max_rss_bytes / 1e6:.0f} MB, "
-             f"tree pss {result.tree_pss_bytes / 1e6:.0f} MB")  # fmt: skip
+             f"rss {result.max_rss_bytes / 1e6:.0f} MB{pss_text}")  # fmt: skip
         return result
 
     def corpus(self, sources: list) -> Corpus:
@@ -220,13 +225,14 @@ class SizeBench:
         reset_project(self.root, self.trash)
         self.step("ingest", "ingest", "-q", papers=n)
         pairs = self.args.pairs if n <= PAIRED_MAX_PAPERS else 1
+        pss = pairs == 1  # paired runs are timed comparisons: no PSS polling on either side
         colds, peers = [], []
         for number in range(1, pairs + 1):
             set_aside(self.trash, self.root / "_site", self.root / ".survey-cache")
             if pairs > 1:
                 _say(f"[{self.size}] pair {number} of {pairs}: a cold build, then MkDocs")
-            colds.append(self.step("cold_build", "build", "--no-ingest", "-q", papers=n))
-            peers.append(self.mkdocs(papers_dir, n))
+            colds.append(self.step("cold_build", "build", "--no-ingest", "-q", papers=n, pss=pss))
+            peers.append(self.mkdocs(papers_dir, n, pss))
         self.figures["build_summary"] = colds[-1].stdout.strip().splitlines()[-1:] or None
         self.site_figures()
         self.record_pairs(colds, [p for p in peers if p is not None])
@@ -304,14 +310,14 @@ class SizeBench:
                 self.figures["search_gz_bytes_per_paper"] / last["search_gz_bytes_per_paper"]
             )
 
-    def mkdocs(self, papers_dir: Path, papers: int) -> dict | None:
+    def mkdocs(self, papers_dir: Path, papers: int, pss: bool) -> dict | None:
         """Build the same papers with MkDocs; return its figures (None when skipped)."""
         if self.args.skip_mkdocs:
             return None
         _say(f"[{self.size}] mkdocs: building the same {papers} papers")
         dest = self.workdir / "mkdocs"
         set_aside(self.trash, dest)
-        figures = peer.measure(papers_dir, dest, self.timeout(papers))
+        figures = peer.measure(papers_dir, dest, self.timeout(papers), pss)
         if "error" in figures:
             _say(f"[{self.size}]   {figures['error']}")
         else:

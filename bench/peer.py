@@ -89,8 +89,8 @@ def write_docs(papers_dir: Path, dest: Path) -> int:
     return count
 
 
-def build(dest: Path, timeout: float) -> Run:
-    """Run `mkdocs build` on a project written by `write_docs`."""
+def build(dest: Path, timeout: float, pss: bool = True) -> Run:
+    """Run `mkdocs build` on a project written by `write_docs` (`pss`: see `measure.run`)."""
     return run(
         [
             sys.executable,
@@ -106,16 +106,17 @@ def build(dest: Path, timeout: float) -> Run:
         ],
         cwd=dest,
         timeout=timeout,
+        pss=pss,
     )
 
 
-def measure(papers_dir: Path, dest: Path, timeout: float) -> dict:
+def measure(papers_dir: Path, dest: Path, timeout: float, pss: bool = True) -> dict:
     """Build the peer site and return its figures (or why it could not be built)."""
     version = mkdocs_version()
     if version is None:
         return {"error": "mkdocs is not installed (pip install -e '.[bench]')"}
     papers = write_docs(papers_dir, dest)
-    result = build(dest, timeout)
+    result = build(dest, timeout, pss)
     figures: dict = {
         "version": version,
         "papers": papers,
