@@ -111,7 +111,7 @@ class _ListItems:
 
     def __init__(self, env: jinja2.Environment) -> None:
         self.env = env
-        self.done: dict[tuple[str, str, str | None], str] = {}
+        self.done: dict[tuple[str, str, str | None], Markup] = {}
 
     def __call__(
         self, papers: Iterable[Paper], root: str, anchors: Mapping[str, str] | None = None
@@ -125,11 +125,11 @@ class _ListItems:
             if item is None:
                 item = done[key] = self._render(paper, root, key[2])
             items.append(item)
-        return Markup("".join(item + "\n" for item in items))
+        return Markup("\n").join([*items, ""])  # escapes whatever is not markup already
 
-    def _render(self, paper: Paper, root: str, anchor: str | None) -> str:
+    def _render(self, paper: Paper, root: str, anchor: str | None) -> Markup:
         macro = self.env.get_template("_papers.html").module.paper_item  # type: ignore[attr-defined]
-        return str(macro(paper, root, anchor))
+        return macro(paper, root, anchor)
 
 
 def year_anchor_map(papers: list[Paper]) -> dict[str, str]:
