@@ -158,8 +158,8 @@ class SizeBench:
         ):
             if value is not None:
                 self.figures[key] = max(self.figures.get(key, 0), value)
-        pss = result.tree_pss_bytes
-        pss_text = "" if pss is None else f", tree pss {pss / 1e6:.0f} MB"
+        tree_pss = result.tree_pss_bytes
+        pss_text = "" if tree_pss is None else f", tree pss {tree_pss / 1e6:.0f} MB"
         _say(f"[{self.size}]   {result.wall_s:.2f} s, cpu {result.cpu_s:.2f} s, "
              f"rss {result.max_rss_bytes / 1e6:.0f} MB{pss_text}")  # fmt: skip
         return result

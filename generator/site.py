@@ -257,8 +257,8 @@ def newest_added(papers: Sequence[Paper]) -> list[Paper]:
 
 
 def related_texts(site: Site) -> list[tuple[str, str]]:
-    """Return what related papers are ranked on: (slug, title and abstract), by slug."""
-    return [(p.slug, f"{p.title}\n{p.abstract}") for p in sorted(site.papers, key=lambda p: p.slug)]
+    """Return what related papers are ranked on: (slug, title and abstract) per paper."""
+    return [(p.slug, f"{p.title}\n{p.abstract}") for p in site.papers]
 
 
 def rank_related(site: Site) -> dict[str, tuple[str, ...]]:
