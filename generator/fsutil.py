@@ -7,12 +7,16 @@ import fnmatch
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .errors import ContentError, LockedError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the content lock is taken with filelock
+    fcntl = None  # type: ignore[assignment]
 
 
 def atomic_write(path: Path, data: bytes | str, durable: bool = True) -> None:
@@ -118,17 +122,54 @@ class _Stager:
 
 @contextlib.contextmanager
 def content_lock(lock_file: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the lock that serialises ingests and builds on one content folder."""
+    """Hold the lock that serialises ingests and builds on one content folder.
+
+    On POSIX it is an advisory `flock` on the lock file, the lock `filelock` takes there too,
+    taken here without importing `filelock` (about 25 ms, on every command).
+    """
     lock_file.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        with _portable_lock(lock_file, timeout):
+            yield
+        return
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _flock(fd, lock_file, time.monotonic() + timeout)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _flock(fd: int, lock_file: Path, deadline: float) -> None:
+    """Take an exclusive lock on `fd`, polling until `deadline`."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _locked(lock_file) from None
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _portable_lock(lock_file: Path, timeout: float) -> Iterator[None]:
+    """Hold the content lock where there is no `flock`, with `filelock`."""
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(lock_file))
     try:
         lock.acquire(timeout=timeout)
     except Timeout:
-        raise LockedError(f"{lock_file}: another ingest or build is running; try again") from None
+        raise _locked(lock_file) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def _locked(lock_file: Path) -> LockedError:
+    return LockedError(f"{lock_file}: another ingest or build is running; try again")
 
 
 def remove_stale_temporaries(folder: Path, pattern: str) -> None:

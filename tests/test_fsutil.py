@@ -1,4 +1,5 @@
-"""Batch atomic writes: modes kept, temporaries never left behind, every file old or new."""
+"""Batch atomic writes (modes kept, temporaries never left behind, every file old or new) and
+the content lock."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from filelock import FileLock, Timeout
 
 from generator import fsutil
-from generator.fsutil import atomic_write_many
+from generator.errors import LockedError
+from generator.fsutil import atomic_write_many, content_lock
 
 
 def _mode(path: Path) -> int:
@@ -119,3 +122,22 @@ def test_only_durable_single_writes_are_flushed(
     assert len(calls) == fsyncs
     assert (tmp_path / "cache.pickle").read_bytes() == b"data"
     assert _hidden(tmp_path) == []
+
+
+def test_the_content_lock_excludes_another_programs_lock(tmp_path: Path) -> None:
+    """The content lock is the lock other tools (filelock) take on the same file."""
+    lock_file = tmp_path / "content" / ".survey.lock"
+    with content_lock(lock_file):
+        with pytest.raises(Timeout):
+            FileLock(str(lock_file)).acquire(timeout=0.2)
+    with FileLock(str(lock_file)):
+        with pytest.raises(LockedError, match="another ingest or build is running") as info:
+            with content_lock(lock_file, timeout=0.2):
+                pytest.fail("took a lock another program holds")
+        assert str(lock_file) in str(info.value)
+    with content_lock(lock_file, timeout=0.2):
+        with pytest.raises(LockedError):  # a second holder in the same process waits too
+            with content_lock(lock_file, timeout=0.1):
+                pass
+    with content_lock(lock_file, timeout=0.2):  # every holder let go
+        pass
