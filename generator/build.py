@@ -50,8 +50,11 @@ class BuildReport:
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
 
 
-def load_site(config: Config, related: bool = True) -> Site:
-    """Read all content and model the site (no writing); `related` adds related papers."""
+def load_site(config: Config, related: bool = True, check_patterns: bool = True) -> Site:
+    """Read all content and model the site (no writing); `related` adds related papers.
+
+    Without `check_patterns` the topic rules' regexes are not compiled (`check_topics` does).
+    """
     from .ledger import load_ledger
     from .site import build_site, with_related
     from .store import load_store
@@ -59,7 +62,7 @@ def load_site(config: Config, related: bool = True) -> Site:
 
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
     entrycache.forget()  # the entries' texts and raw data are not needed past this point
-    topics = load_topics(require_inside(config.topics_file, config.content_dir))
+    topics = load_topics(require_inside(config.topics_file, config.content_dir), check_patterns)
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
     entries = [s.entry for s in store.values()]
     del store
@@ -309,6 +312,7 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     from .checks import broken_links
     from .render import precompile
     from .search_site import import_index_code
+    from .topics import check_topics
 
     output = config.output_dir
     _recover(output)
@@ -316,15 +320,18 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     tmp: Path | None = None
     try:
         # The helper uses the core that reading the content leaves idle: it compiles the
-        # templates and imports numpy and the search index code; then it ranks related
-        # papers and builds the index.
+        # templates, imports numpy and the search index code and checks the topic rules'
+        # regexes (the build shows rules, never runs them); then it ranks related papers
+        # and builds the index.
         with parallel.helper() as helper:
             compiled = helper.submit(precompile, config.templates_dir)
             helper.submit(import_index_code)
-            site = load_site(config, related=False)
+            topics_checked = helper.submit(check_topics, config.topics_file)
+            site = load_site(config, related=False, check_patterns=False)
             progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
             tmp = _new_output_folder(output)
             report = _write_with_helper(site, tmp, progress, helper, compiled)
+            topics_checked()
         progress("checking links")
         broken = broken_links(tmp, scans=report.scans, files=report.listing)
         report.warnings = [*site.warnings, *broken]

@@ -23,6 +23,10 @@ class LocatedError(SurveyError):
         where = f"{self.path}:{line}" if line else f"{self.path}"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple:
+        """Pickle with the arguments `__init__` takes (errors cross from worker processes)."""
+        return type(self), (self.path, self.line, self.reason)
+
 
 class DigestParseError(LocatedError):
     """A digest file that cannot be read as either layout."""

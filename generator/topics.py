@@ -20,7 +20,6 @@ from typing import Any
 
 import yaml
 
-from . import topicscore
 from .errors import ContentError
 from .models import TopicMatch
 from .slug import slugify, title_key
@@ -43,10 +42,14 @@ class Rule:
     """One weighted regex: where it may match and how much it is worth."""
 
     pattern: str
-    regex: re.Pattern[str]
     weight: float
     where: str = "any"
     label: str = ""
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """Return the compiled pattern (compiled on first use: a build only shows rules)."""
+        return re.compile(self.pattern, re.IGNORECASE)
 
     @property
     def name(self) -> str:
@@ -64,7 +67,12 @@ class Scoring:
     repeat: float = 0.25
     max_repeats: int = 2
     borderline: float = 0.3
-    claim_markers: tuple[re.Pattern[str], ...] = ()
+    claim_patterns: tuple[str, ...] = ()
+
+    @cached_property
+    def claim_markers(self) -> tuple[re.Pattern[str], ...]:
+        """Return the compiled claim markers."""
+        return tuple(re.compile(p, re.IGNORECASE) for p in self.claim_patterns)
 
 
 @dataclass(frozen=True)
@@ -144,11 +152,15 @@ class _Lines:
 
 
 class _Reader:
-    """Validate topics.yaml data, raising ContentError with the offending line."""
+    """Validate topics.yaml data, raising ContentError with the offending line.
 
-    def __init__(self, path: Path) -> None:
+    Without `check_patterns` the regexes are taken as written, not compiled.
+    """
+
+    def __init__(self, path: Path, check_patterns: bool = True) -> None:
         self.path = path
         self.lines = _Lines(path)
+        self.check_patterns = check_patterns
 
     def fail(self, where: _Loc, message: str, key: str | None = None) -> ContentError:
         """Build an error located at `where` (or at one of its keys)."""
@@ -183,17 +195,19 @@ class _Reader:
             )
         return float(value)
 
-    def regex(self, value: Any, where: _Loc, what: str) -> re.Pattern[str]:
-        """Compile a case-insensitive regex that cannot match empty text."""
+    def regex(self, value: Any, where: _Loc, what: str) -> str:
+        """Return a case-insensitive regex that compiles and cannot match empty text."""
         if not isinstance(value, str) or not value:
             raise self.fail(where, f"{what} must be a non-empty regular expression")
+        if not self.check_patterns:
+            return value
         try:
             compiled = re.compile(value, re.IGNORECASE)
         except re.error as exc:
             raise self.fail(where, f"{what}: bad regular expression {value!r}: {exc}") from None
         if compiled.search("") is not None:
             raise self.fail(where, f"{what}: pattern {value!r} matches empty text")
-        return compiled
+        return value
 
     def scoring(self, value: Any, where: _Loc, base: Scoring) -> Scoring:
         """Return `base` with the overrides given at `where`."""
@@ -211,8 +225,8 @@ class _Reader:
             changes[key] = num
         return replace(base, **changes)
 
-    def markers(self, value: Any, where: _Loc) -> tuple[re.Pattern[str], ...]:
-        """Return the compiled claim markers."""
+    def markers(self, value: Any, where: _Loc) -> tuple[str, ...]:
+        """Return the claim markers' patterns."""
         if value is None:
             return ()
         if not isinstance(value, list):
@@ -226,7 +240,7 @@ class _Reader:
             raise self.fail(where, "rule is missing 'pattern'")
         if "weight" not in data:
             raise self.fail(where, "rule is missing 'weight'")
-        regex = self.regex(data["pattern"], (*where, "pattern"), "pattern")
+        pattern = self.regex(data["pattern"], (*where, "pattern"), "pattern")
         weight = self.number(data["weight"], (*where, "weight"), "weight", 1e-9, _MAX_WEIGHT)
         where_ = data.get("where", "any")
         if where_ not in _WHERE:
@@ -234,7 +248,7 @@ class _Reader:
         label = data.get("label", "")
         if not isinstance(label, str):
             raise self.fail((*where, "label"), "'label' must be text")
-        return Rule(data["pattern"], regex, weight, where_, label.strip())
+        return Rule(pattern, weight, where_, label.strip())
 
     def rules(self, data: dict, key: str, where: _Loc, required: bool) -> tuple[Rule, ...]:
         """Return the rule list under `key`."""
@@ -271,7 +285,7 @@ class _Reader:
         """Return every topic in the file, checking ids are unique."""
         data = self.mapping(data, (), _TOP_KEYS, "topics file")
         markers = self.markers(data.get("claim_markers"), ("claim_markers",))
-        base = self.scoring(data.get("scoring"), ("scoring",), Scoring(claim_markers=markers))
+        base = self.scoring(data.get("scoring"), ("scoring",), Scoring(claim_patterns=markers))
         raw = data.get("topics")
         if not isinstance(raw, list):
             raise self.fail((), "'topics' must be a list of topics", "topics" if raw else None)
@@ -288,10 +302,19 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-def load_topics(path: Path) -> tuple[Topic, ...]:
-    """Read and validate the topic definitions, in file order."""
+def load_topics(path: Path, check_patterns: bool = True) -> tuple[Topic, ...]:
+    """Read and validate the topic definitions, in file order.
+
+    Without `check_patterns` the rules' regexes are neither compiled nor checked (a build
+    shows rules but does not run them; it checks them in another process meanwhile).
+    """
     data = load_file(path)  # first: it rejects oversized, aliased or malformed YAML
-    return _Reader(path).document(data)
+    return _Reader(path, check_patterns).document(data)
+
+
+def check_topics(path: Path) -> None:
+    """Raise ContentError if the topic definitions, patterns included, are not valid."""
+    load_topics(path)
 
 
 # ---------------------------------------------------------------- scoring
@@ -304,17 +327,23 @@ def score_topic(title: str, abstract: str, topic: Topic) -> TopicMatch:
 
 def clear_cache() -> None:
     """Forget memoised scores (scoring is pure; this only frees memory)."""
+    from . import topicscore
+
     _score.cache_clear()
     topicscore.clear_cache()
 
 
 @lru_cache(maxsize=16384)
 def _score(title: str, abstract: str, topic: Topic) -> TopicMatch:
+    from . import topicscore
+
     return topicscore.scorer((topic,)).score(title, abstract)[0]
 
 
 def score_topics(title: str, abstract: str, topics: Sequence[Topic]) -> tuple[TopicMatch, ...]:
     """Score one paper against every topic, in topic order."""
+    from . import topicscore
+
     return topicscore.scorer(topics).score(title, abstract)
 
 

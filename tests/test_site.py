@@ -261,6 +261,28 @@ def test_failed_build_leaves_previous_output_untouched(project: Path, cli) -> No
     shutil.rmtree(project / "_site")
 
 
+@pytest.mark.parametrize("workers", [True, False], ids=["helper", "no-helper"])
+def test_a_bad_topic_pattern_fails_the_build(
+    project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool
+) -> None:
+    """The build compiles topic rules in its helper process; an error there still stops it."""
+    cli(project, "build")
+    before = snapshot(project / "_site")
+    topics = project / "content" / "topics.yaml"
+    lines = topics.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if "{pattern: '" in line)
+    lines[number] = re.sub(r"pattern: '[^']*'", "pattern: '(unclosed'", lines[number])
+    topics.write_text("".join(lines), encoding="utf-8")
+    if not workers:
+        monkeypatch.setattr("generator.parallel._enabled", False)
+    result = cli(project, "build", "--no-ingest", ok=False)  # no ingest to catch it first
+    assert result.exit_code == 1
+    assert f"{topics}:{number + 1}: pattern: bad regular expression '(unclosed'" in result.output
+    assert "Traceback" not in result.output
+    assert snapshot(project / "_site") == before
+    assert not [p for p in project.iterdir() if p.name.startswith("._site.tmp")]
+
+
 def test_a_killed_runs_leftovers_are_cleaned_up(project: Path, cli) -> None:
     cli(project, "build")
     stale_build = project / "._site.tmp-killed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from generator.slug import slugify, title_key
 from generator.topics import (
     OTHER,
     borderline,
+    check_topics,
     classify,
     clear_cache,
     evaluate,
@@ -263,6 +266,24 @@ def test_bad_topics_file_reports_line(tmp_path, body, line, needle):
     assert info.value.line == line, str(info.value)
     assert needle in info.value.reason, str(info.value)
     assert str(info.value).startswith(f"{tmp_path / 'topics.yaml'}:{line}: ")
+
+
+def test_unchecked_patterns_compile_on_use_and_check_topics_reports_them(tmp_path):
+    bad = _topics_file(tmp_path, _edit("'alpha'", "'(alpha'"))
+    (topic,) = load_topics(bad, check_patterns=False)  # a build's main process: no compiling
+    assert topic.evidence[0].pattern == "(alpha"
+    with pytest.raises(ContentError, match="bad regular expression") as info:
+        check_topics(bad)
+    assert info.value.line == 7
+    copy = pickle.loads(pickle.dumps(info.value))  # as it comes back from the build's helper
+    assert (type(copy), copy.path, copy.line, str(copy)) == (
+        ContentError, info.value.path, 7, str(info.value),
+    )  # fmt: skip
+    shipped = load_topics(TOPICS_FILE, check_patterns=False)
+    assert shipped == load_topics(TOPICS_FILE)
+    assert [r.regex for t in shipped for r in t.evidence] == [
+        re.compile(r.pattern, re.IGNORECASE) for t in shipped for r in t.evidence
+    ]
 
 
 def test_good_minimal_topics_file(tmp_path):
