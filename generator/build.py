@@ -28,12 +28,12 @@ from .errors import BuildError, SurveyError
 from .fsutil import content_lock, remove_stale_temporaries, require_inside, tree_files
 
 if TYPE_CHECKING:
-    from .checks import Scan
     from .searchdoc import SearchDoc
     from .site import Site
 
 Progress = Callable[[str], None]
 FINGERPRINTED = {".css", ".js"}
+MANIFEST = "search/manifest.js"  # the one search file pages name (the shards it lists vary)
 
 
 @dataclass
@@ -46,7 +46,6 @@ class BuildReport:
     files: int = 0
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
-    scans: dict[str, Scan] = field(default_factory=dict, repr=False)  # links and ids per page
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
 
 
@@ -122,8 +121,10 @@ def write_site(
 
     The caller has started writing the search payload (`_write_search`), ranking related
     papers and compiling the templates: `related` waits for the ranking, `compiled` for the
-    template code, `search_done` for the payload, before the output is listed.
+    template code, `search_done` for the payload, before the output is listed. The report's
+    warnings are the broken links.
     """
+    from .checks import broken_links
     from .feeds_site import feed_files
     from .pagewriter import write_pages
 
@@ -132,13 +133,18 @@ def write_site(
     # search file pages name. It keeps a stable name (and short caching): were it
     # fingerprinted, every page would change whenever any paper did. So pages do not depend
     # on the index, and the index is built while related papers and pages are computed.
-    names["search/manifest.js"] = "search/manifest.js"
+    names[MANIFEST] = MANIFEST
     for rel, data in feed_files(site).items():
         _write(dest, rel, data)
     written = write_pages(site, dest, names, previous, progress, related, compiled())
+    progress("checking links")
+    # While the search payload may still be on its way: of its files, pages name only the
+    # manifest, so links are checked against the rest of the output and the manifest's name.
+    pages = {rel for rel in tree_files(dest) if not rel.startswith("search/")} | {MANIFEST}
+    broken = broken_links(dest, scans=written.scans, files=pages)
     search_done()
     report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
-    report.scans = written.scans
+    report.warnings = broken
     report.listing = tree_files(dest)
     report.files = len(report.listing)
     return report
@@ -309,7 +315,6 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
 
 
 def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
-    from .checks import broken_links
     from .render import precompile
     from .search_site import import_index_code
     from .topics import check_topics
@@ -332,9 +337,7 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
             tmp = _new_output_folder(output)
             report = _write_with_helper(site, tmp, progress, helper, compiled)
             topics_checked()
-        progress("checking links")
-        broken = broken_links(tmp, scans=report.scans, files=report.listing)
-        report.warnings = [*site.warnings, *broken]
+        report.warnings = [*site.warnings, *report.warnings]
         if strict and report.warnings:
             raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
         _swap(tmp, output)
