@@ -113,16 +113,14 @@ def write_site(
     dest: Path,
     progress: Progress,
     previous: Path | None,
-    search_done: Callable[[], object],
     related: Callable[[], Mapping[str, tuple[str, ...]]],
     compiled: Callable[[], Mapping[str, bytes]],
 ) -> BuildReport:
-    """Write every file of the site into an empty folder.
+    """Write every file of the site but the search payload into an empty folder.
 
     The caller has started writing the search payload (`_write_search`), ranking related
     papers and compiling the templates: `related` waits for the ranking, `compiled` for the
-    template code, `search_done` for the payload, before the output is listed. The report's
-    warnings are the broken links.
+    template code. The report's warnings are the broken links; it does not list the output.
     """
     from .checks import broken_links
     from .feeds_site import feed_files
@@ -142,12 +140,7 @@ def write_site(
     # manifest, so links are checked against the rest of the output and the manifest's name.
     pages = {rel for rel in tree_files(dest) if not rel.startswith("search/")} | {MANIFEST}
     broken = broken_links(dest, scans=written.scans, files=pages)
-    search_done()
-    report = BuildReport(output=dest, pages=written.pages, rendered=written.rendered)
-    report.warnings = broken
-    report.listing = tree_files(dest)
-    report.files = len(report.listing)
-    return report
+    return BuildReport(dest, pages=written.pages, rendered=written.rendered, warnings=broken)
 
 
 def _write_search(docs: list[SearchDoc], config: Config, dest: Path) -> None:
@@ -325,18 +318,20 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     tmp: Path | None = None
     try:
         # The helper uses the core that reading the content leaves idle: it compiles the
-        # templates, imports numpy and the search index code and checks the topic rules'
-        # regexes (the build shows rules, never runs them); then it ranks related papers
-        # and builds the index.
+        # templates and imports numpy and the search index code; then it ranks related
+        # papers and builds the index. The build shows topic rules but never runs them: it
+        # checks their regexes last, while the helper finishes the index.
         with parallel.helper() as helper:
             compiled = helper.submit(precompile, config.templates_dir)
             helper.submit(import_index_code)
-            topics_checked = helper.submit(check_topics, config.topics_file)
             site = load_site(config, related=False, check_patterns=False)
             progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
             tmp = _new_output_folder(output)
-            report = _write_with_helper(site, tmp, progress, helper, compiled)
-            topics_checked()
+            report, search_done = _write_with_helper(site, tmp, progress, helper, compiled)
+            check_topics(config.topics_file)
+            search_done()
+        report.listing = tree_files(tmp)
+        report.files = len(report.listing)
         report.warnings = [*site.warnings, *report.warnings]
         if strict and report.warnings:
             raise BuildError("build failed in strict mode:\n  " + "\n  ".join(report.warnings))
@@ -363,11 +358,12 @@ def _write_with_helper(
     progress: Progress,
     helper: parallel.Helper,
     compiled: Callable[[], Mapping[str, bytes]],
-) -> BuildReport:
+) -> tuple[BuildReport, Callable[[], object]]:
     """Write the site into `tmp`, the helper ranking related papers and indexing meanwhile.
 
     Neither the search index nor the list pages use related papers: the list pages are
     written while the helper ranks them (with numpy, which it imported for the index).
+    Return the report and the function that waits for the search payload.
     """
     from .related import related_papers
     from .search_site import search_docs
@@ -378,4 +374,4 @@ def _write_with_helper(
     related = helper.submit(related_papers, related_texts(site), config.related_count, True)
     search_done = helper.submit(_write_search, search_docs(site), config, tmp)
     progress("ranking related papers and building the search index alongside pages")
-    return write_site(site, tmp, progress, previous, search_done, related, compiled)
+    return write_site(site, tmp, progress, previous, related, compiled), search_done

@@ -265,7 +265,7 @@ def test_failed_build_leaves_previous_output_untouched(project: Path, cli) -> No
 def test_a_bad_topic_pattern_fails_the_build(
     project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool
 ) -> None:
-    """The build compiles topic rules in its helper process; an error there still stops it."""
+    """The build checks topic rules' regexes last (it never runs them); a bad one stops it."""
     cli(project, "build")
     before = snapshot(project / "_site")
     topics = project / "content" / "topics.yaml"

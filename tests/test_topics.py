@@ -270,7 +270,7 @@ def test_bad_topics_file_reports_line(tmp_path, body, line, needle):
 
 def test_unchecked_patterns_compile_on_use_and_check_topics_reports_them(tmp_path):
     bad = _topics_file(tmp_path, _edit("'alpha'", "'(alpha'"))
-    (topic,) = load_topics(bad, check_patterns=False)  # a build's main process: no compiling
+    (topic,) = load_topics(bad, check_patterns=False)  # as a build reads them: no compiling
     assert topic.evidence[0].pattern == "(alpha"
     with pytest.raises(ContentError, match="bad regular expression") as info:
         check_topics(bad)
@@ -281,6 +281,11 @@ def test_unchecked_patterns_compile_on_use_and_check_topics_reports_them(tmp_pat
     )  # fmt: skip
     shipped = load_topics(TOPICS_FILE, check_patterns=False)
     assert shipped == load_topics(TOPICS_FILE)
+    check_topics(TOPICS_FILE)
+    marker = _edit("topics:\n", "claim_markers: ['we propose', '(x|)']\ntopics:\n")
+    with pytest.raises(ContentError, match="matches empty text") as info:
+        check_topics(_topics_file(tmp_path, marker))
+    assert info.value.line == 1
     assert [r.regex for t in shipped for r in t.evidence] == [
         re.compile(r.pattern, re.IGNORECASE) for t in shipped for r in t.evidence
     ]
