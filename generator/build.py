@@ -49,17 +49,23 @@ class BuildReport:
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
 
 
-def load_site(config: Config, related: bool = True, check_patterns: bool = True) -> Site:
+def load_site(
+    config: Config,
+    related: bool = True,
+    check_patterns: bool = True,
+    tail: Callable[[], Mapping[str, entrycache.Cached]] | None = None,
+) -> Site:
     """Read all content and model the site (no writing); `related` adds related papers.
 
     Without `check_patterns` the topic rules' regexes are not compiled (`check_topics` does).
+    `tail` waits for entries another process read meanwhile (`store.read_tail`).
     """
     from .ledger import load_ledger
     from .site import build_site, with_related
     from .store import load_store
     from .topics import load_topics
 
-    store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
+    store = load_store(config.papers_dir, config.content_dir, config.cache_dir, tail)
     entrycache.forget()  # the entries' texts and raw data are not needed past this point
     topics = load_topics(require_inside(config.topics_file, config.content_dir), check_patterns)
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
@@ -316,14 +322,16 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
     remove_stale_temporaries(output.parent, f".{output.name}.tmp-*")
     tmp: Path | None = None
     try:
-        # The helper uses the core that reading the content leaves idle: it compiles the
-        # templates and imports numpy and the search index code; then it ranks related
-        # papers and builds the index. The build shows topic rules but never runs them: it
-        # checks their regexes last, while the helper finishes the index.
+        # The helper uses the core that reading the content leaves idle: it reads part of
+        # the entries when none are cached, compiles the templates and imports numpy and the
+        # search index code; then it ranks related papers and builds the index. The build
+        # shows topic rules but never runs them: it checks their regexes last, while the
+        # helper finishes the index.
         with parallel.helper() as helper:
+            tail = _read_tail(config, helper)
             compiled = helper.submit(precompile, config.templates_dir)
             helper.submit(import_index_code)
-            site = load_site(config, related=False, check_patterns=False)
+            site = load_site(config, related=False, check_patterns=False, tail=tail)
             progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
             tmp = _new_output_folder(output)
             report, search_done = _write_with_helper(site, tmp, progress, helper, compiled)
@@ -341,6 +349,17 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
         raise
     report.output = output
     return report
+
+
+def _read_tail(
+    config: Config, helper: parallel.Helper
+) -> Callable[[], Mapping[str, entrycache.Cached]] | None:
+    """Have the helper read the last entry files when every entry must be parsed."""
+    from .store import read_tail
+
+    if not helper.forked or not entrycache.cold(config.cache_dir):
+        return None
+    return helper.submit(read_tail, config.papers_dir, config.content_dir)
 
 
 def _check_topic_rules(config: Config) -> None:

@@ -50,6 +50,11 @@ def load(cache_dir: Path, name: str) -> dict:
     return value if stamp == CODE_STAMP and isinstance(value, dict) else {}
 
 
+def exists(cache_dir: Path, name: str) -> bool:
+    """Tell whether a named cache was saved (it may still be stale)."""
+    return (cache_dir / f"{name}.pickle").is_file()
+
+
 def save(cache_dir: Path, name: str, value: dict) -> None:
     """Write a named cache atomically; failures only cost speed next time."""
     try:

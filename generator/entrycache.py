@@ -45,6 +45,11 @@ def load(cache_dir: Path) -> dict[str, Cached]:
     return state.merged()
 
 
+def cold(cache_dir: Path) -> bool:
+    """Tell whether no entry is cached (on disk or in this process): all will be parsed."""
+    return cache_dir not in _HELD and not cache.exists(cache_dir, BASE)
+
+
 def save(cache_dir: Path, fresh: dict[str, Cached]) -> None:
     """Keep the current entries: write the delta when it stays small, else a new base."""
     state = _HELD.get(cache_dir) or _State({})

@@ -65,6 +65,11 @@ class Helper:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
+    @property
+    def forked(self) -> bool:
+        """Tell whether tasks run in a worker process (else each runs at once, in-line)."""
+        return self._pool is not None
+
     def submit(self, task: Callable[..., Any], *args: Any) -> Callable[[], Any]:
         """Queue `task(*args)` for the worker; return the function that waits for its result."""
         if self._pool is None:

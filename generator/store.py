@@ -8,6 +8,7 @@ and unknown keys a person added survive byte for byte.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,9 @@ from .errors import ContentError
 from .fsutil import safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
 from .yamlio import dumps, loads
+
+HEAD_START = 130  # entries a build's helper process could read while it compiles templates
+Cached = entrycache.Cached
 
 HEADER = (
     "# Survey entry. `survey ingest` rewrites only the `ingest:` block below.\n"
@@ -195,20 +199,31 @@ def read_entry(path: Path) -> StoredEntry:
 
 
 def load_store(
-    papers_dir: Path, root: Path, cache_dir: Path | None = None
+    papers_dir: Path,
+    root: Path,
+    cache_dir: Path | None = None,
+    tail: Callable[[], Mapping[str, Cached]] | None = None,
 ) -> dict[str, StoredEntry]:
     """Read every entry, keyed by slug; any malformed file aborts with its location.
 
     With a cache folder, files whose size and mtime are unchanged are not parsed again.
+    `tail` waits for the last files (`read_tail`), read by another process meanwhile; they
+    are used where their size and mtime still match.
     """
     cached = entrycache.load(cache_dir) if cache_dir else {}
-    fresh: dict[str, tuple[tuple[int, int], StoredEntry]] = {}
+    fresh: dict[str, Cached] = {}
     store, misses = {}, 0
-    for path in safe_files(papers_dir, "*.yaml", root):
+    paths = safe_files(papers_dir, "*.yaml", root)
+    head, read = len(paths) - tail_share(len(paths)), cached
+    for index, path in enumerate(paths):
+        if index == head and tail is not None:  # this process read its share without error
+            read = {**cached, **tail()}
         stamp = cache.file_stamp(path)
-        hit = cached.get(path.name)
+        hit = read.get(path.name)
         if hit is None or hit[0] != stamp:
             hit, misses = (stamp, _read_checked(path)), misses + 1
+        elif hit is not cached.get(path.name):
+            misses += 1  # read by the other process: new to the cache
         elif hit[1].path != path:  # the project moved: same file, new place
             hit, misses = (stamp, _moved(hit[1], path)), misses + 1
         fresh[path.name] = hit
@@ -216,6 +231,22 @@ def load_store(
     if cache_dir and (misses or len(fresh) != len(cached)):
         entrycache.save(cache_dir, fresh)
     return store
+
+
+def tail_share(count: int) -> int:
+    """Return how many of `count` entry files `read_tail` reads in another process.
+
+    About half, less what that process does first in a build (compiling templates, importing
+    the index code): about HEAD_START entries' worth of work.
+    """
+    return max(0, count // 2 - HEAD_START)
+
+
+def read_tail(papers_dir: Path, root: Path) -> dict[str, Cached]:
+    """Read the last `tail_share` entry files, for a `load_store` in another process."""
+    paths = safe_files(papers_dir, "*.yaml", root)
+    tail = paths[len(paths) - tail_share(len(paths)) :]
+    return {path.name: (cache.file_stamp(path), _read_checked(path)) for path in tail}
 
 
 def _moved(stored: StoredEntry, path: Path) -> StoredEntry:

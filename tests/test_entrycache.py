@@ -11,6 +11,7 @@ import pytest
 from conftest import make_project
 
 from generator import entrycache, store
+from generator.errors import ContentError
 from generator.store import load_store
 
 
@@ -123,3 +124,58 @@ def test_damaged_cache_files_mean_reading_every_entry(
     reads = _reads(monkeypatch)
     assert _load(papers).keys() == first.keys()
     assert len(reads) == len(first)
+
+
+def _with_tail(papers: Path, tail: dict) -> tuple[dict[str, store.StoredEntry], list[str]]:
+    """Load with another process's share of the entries; record when it was asked for."""
+    asked: list[str] = []
+
+    def wait() -> dict:
+        asked.append("tail")
+        return tail
+
+    return load_store(papers, papers.parent, tail=wait), asked
+
+
+def test_entries_read_by_another_process_are_used_where_still_current(
+    papers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build's helper reads the last entry files (`read_tail`) while this one reads."""
+    paths = sorted(papers.glob("*.yaml"))
+    share = store.tail_share(len(paths))
+    assert 0 < share < len(paths) // 2
+    tail = store.read_tail(papers, papers.parent)
+    assert sorted(tail) == [p.name for p in paths[-share:]]
+    edited = paths[-1]
+    _note(edited, "Edited after the other process read it.")
+    reads = _reads(monkeypatch)
+    loaded, asked = _with_tail(papers, tail)
+    assert asked == ["tail"]
+    assert reads == [*paths[:-share], edited]  # the rest came from the other process
+    assert loaded == load_store(papers, papers.parent)
+    assert loaded[edited.stem].entry.curated.note == "Edited after the other process read it."
+
+
+def test_an_error_in_this_process_share_comes_before_the_other_process_error(
+    papers: Path,
+) -> None:
+    paths = sorted(papers.glob("*.yaml"))
+    good = paths[0].read_text(encoding="utf-8")
+    for path in (paths[0], paths[-1]):
+        path.write_text("ingest: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ContentError) as info:
+        store.read_tail(papers, papers.parent)  # the other process stops at its error
+    assert info.value.path == paths[-1]
+    asked: list[str] = []
+
+    def failing() -> dict:
+        asked.append("tail")
+        raise info.value
+
+    with pytest.raises(ContentError) as first:
+        load_store(papers, papers.parent, tail=failing)
+    assert (first.value.path, asked) == (paths[0], [])  # the first error in file order
+    paths[0].write_text(good, encoding="utf-8")
+    with pytest.raises(ContentError) as then:
+        load_store(papers, papers.parent, tail=failing)
+    assert (then.value.path, asked) == (paths[-1], ["tail"])

@@ -283,6 +283,26 @@ def test_a_bad_topic_pattern_fails_the_build(
     assert not [p for p in project.iterdir() if p.name.startswith("._site.tmp")]
 
 
+@pytest.mark.parametrize("workers", [True, False], ids=["helper", "no-helper"])
+def test_a_bad_entry_fails_a_cold_build_with_its_place(
+    project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool
+) -> None:
+    """Without cached entries the helper reads the last files; their errors still name them."""
+    cli(project, "build")
+    before = snapshot(project / "_site")
+    last = sorted((project / "content" / "papers").glob("*.yaml"))[-1]
+    last.write_text(last.read_text(encoding="utf-8") + "extra: [unclosed\n", encoding="utf-8")
+    line = last.read_text(encoding="utf-8").count("\n") + 1  # the parser stops at the end
+    shutil.rmtree(project / ".survey-cache")
+    if not workers:
+        monkeypatch.setattr("generator.parallel._enabled", False)
+    result = cli(project, "build", "--no-ingest", ok=False)
+    assert result.exit_code == 1
+    assert f"Error: {last}:{line}: YAML error: did not find expected ','" in result.output
+    assert "Traceback" not in result.output
+    assert snapshot(project / "_site") == before
+
+
 def test_a_killed_runs_leftovers_are_cleaned_up(project: Path, cli) -> None:
     cli(project, "build")
     stale_build = project / "._site.tmp-killed"
