@@ -86,12 +86,26 @@ def _from_code_units(units: str) -> str:
 
 
 def _stem(word: str) -> str:
-    if len(word) < 3:
+    """Apply the steps in order; a step runs only if the word ends in a letter it rewrites."""
+    if len(word) < 3 or word[-1] not in _ANY_STEP:
         return word
     initial_y = word[0] == "y"
     if initial_y:
         word = "Y" + word[1:]  # a consonant for every rule below
-    word = _step5(_step4(_step3(_step2(_step1c(_step1b(_step1a(word)))))))
+    if word[-1] == "s":
+        word = _step1a(word)
+    if word[-1] in "dg":
+        word = _step1b(word)
+    if word[-1] == "y":
+        word = _step1c(word)
+    if word[-1] in _STEP2_LAST:
+        word = _step2(word)
+    if word[-1] in _STEP3_LAST:
+        word = _step3(word)
+    if word[-1] in _STEP4_LAST:
+        word = _step4(word)
+    if word[-1] in "el":
+        word = _step5(word)
     return "y" + word[1:] if initial_y else word
 
 
@@ -104,6 +118,11 @@ def _by_ending(suffixes: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 
 _STEP2_ENDINGS, _STEP3_ENDINGS, _STEP4_ENDINGS = map(_by_ending, (_STEP2, _STEP3, _STEP4))
+# The last letters each step rewrites (no step shortens a word to nothing): a word ending in
+# another letter skips the step, and a word ending in none of them is its own stem.
+_STEP2_LAST, _STEP3_LAST = frozenset(s[-1] for s in _STEP2), frozenset(s[-1] for s in _STEP3)
+_STEP4_LAST = frozenset(s[-1] for s in _STEP4) | {"n"}  # and -ion
+_ANY_STEP = frozenset("sdgy") | _STEP2_LAST | _STEP3_LAST | _STEP4_LAST | frozenset("el")
 
 
 def _longest_suffix(word: str, index: dict[str, tuple[str, ...]]) -> str | None:
