@@ -11,7 +11,6 @@ rebuild costs little more than interpreter start-up.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import os
 import shutil
@@ -159,6 +158,8 @@ def _write_search(docs: list[SearchDoc], config: Config, dest: Path) -> None:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two folders in one atomic step (Linux renameat2); tell whether it was possible."""
+    import ctypes  # here, not at start-up: the build waits for its imports before forking
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
