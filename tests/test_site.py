@@ -261,26 +261,34 @@ def test_failed_build_leaves_previous_output_untouched(project: Path, cli) -> No
     shutil.rmtree(project / "_site")
 
 
+def _failed_build(project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool) -> str:
+    """Run `build --no-ingest` with or without the helper process; return what it printed.
+
+    It must fail with status 1 and no traceback, and leave the previous output as it was.
+    """
+    before = snapshot(project / "_site")
+    if not workers:
+        monkeypatch.setattr("generator.parallel._enabled", False)
+    result = cli(project, "build", "--no-ingest", ok=False)  # no ingest to catch it first
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert snapshot(project / "_site") == before
+    assert not [p for p in project.iterdir() if p.name.startswith("._site.tmp")]
+    return result.output
+
+
 @pytest.mark.parametrize("workers", [True, False], ids=["helper", "no-helper"])
 def test_a_bad_topic_pattern_fails_the_build(
     project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool
 ) -> None:
     """The build checks topic rules' regexes last (it never runs them); a bad one stops it."""
     cli(project, "build")
-    before = snapshot(project / "_site")
     topics = project / "content" / "topics.yaml"
     lines = topics.read_text(encoding="utf-8").splitlines(keepends=True)
     number = next(i for i, line in enumerate(lines) if "{pattern: '" in line)
     lines[number] = re.sub(r"pattern: '[^']*'", "pattern: '(unclosed'", lines[number])
     topics.write_text("".join(lines), encoding="utf-8")
-    if not workers:
-        monkeypatch.setattr("generator.parallel._enabled", False)
-    result = cli(project, "build", "--no-ingest", ok=False)  # no ingest to catch it first
-    assert result.exit_code == 1
-    assert f"{topics}:{number + 1}: pattern: bad regular expression '(unclosed'" in result.output
-    assert "Traceback" not in result.output
-    assert snapshot(project / "_site") == before
-    assert not [p for p in project.iterdir() if p.name.startswith("._site.tmp")]
+    output = _failed_build(project, cli, monkeypatch, workers)
+    assert f"{topics}:{number + 1}: pattern: bad regular expression '(unclosed'" in output
 
 
 @pytest.mark.parametrize("workers", [True, False], ids=["helper", "no-helper"])
@@ -289,18 +297,12 @@ def test_a_bad_entry_fails_a_cold_build_with_its_place(
 ) -> None:
     """Without cached entries the helper reads the last files; their errors still name them."""
     cli(project, "build")
-    before = snapshot(project / "_site")
     last = sorted((project / "content" / "papers").glob("*.yaml"))[-1]
     last.write_text(last.read_text(encoding="utf-8") + "extra: [unclosed\n", encoding="utf-8")
     line = last.read_text(encoding="utf-8").count("\n") + 1  # the parser stops at the end
     shutil.rmtree(project / ".survey-cache")
-    if not workers:
-        monkeypatch.setattr("generator.parallel._enabled", False)
-    result = cli(project, "build", "--no-ingest", ok=False)
-    assert result.exit_code == 1
-    assert f"Error: {last}:{line}: YAML error: did not find expected ','" in result.output
-    assert "Traceback" not in result.output
-    assert snapshot(project / "_site") == before
+    output = _failed_build(project, cli, monkeypatch, workers)
+    assert f"Error: {last}:{line}: YAML error: did not find expected ','" in output
 
 
 def test_a_killed_runs_leftovers_are_cleaned_up(project: Path, cli) -> None:
