@@ -137,14 +137,15 @@ def write_site(
     # fingerprinted, every page would change whenever any paper did. So pages do not depend
     # on the index, and the index is built while related papers and pages are computed.
     names[MANIFEST] = MANIFEST
-    for rel, data in feed_files(site).items():
+    feeds = feed_files(site)
+    for rel, data in feeds.items():
         _write(dest, rel, data)
     written = write_pages(site, dest, names, previous, progress, related, compiled())
     progress("checking links")
-    # While the search payload may still be on its way: of its files, pages name only the
-    # manifest, so links are checked against the rest of the output and the manifest's name.
-    pages = {rel for rel in tree_files(dest) if not rel.startswith("search/")} | {MANIFEST}
-    broken = broken_links(dest, scans=written.scans, files=pages)
+    # The search payload may still be on its way: of its files, pages name only the
+    # manifest (in `names`), so links are checked against the files written here and it.
+    files = {*names.values(), *feeds, *written.scans}
+    broken = broken_links(dest, scans=written.scans, files=files)
     return BuildReport(dest, pages=written.pages, rendered=written.rendered, warnings=broken)
 
 

@@ -249,6 +249,20 @@ def test_ci_environment_turns_strict_on(
     assert result.exit_code == 1 and "broken link 'missing-page.html'" in result.output
 
 
+def test_links_to_static_files_beside_the_search_payload_resolve(project: Path, cli) -> None:
+    """Links are checked before the search payload is written; other files in search/ count."""
+    (project / "site_src" / "search").mkdir()
+    (project / "site_src" / "search" / "tips.txt").write_text("Quote phrases.\n", "utf-8")
+    pages = project / "content" / "pages"
+    pages.mkdir(exist_ok=True)
+    about = "[tips](search/tips.txt), [gone](search/gone.txt), [search](search.html)\n"
+    (pages / "about.md").write_text(about, encoding="utf-8")
+    result = cli(project, "build", "--strict", ok=False)
+    assert result.exit_code == 1
+    assert "about.html: broken link 'search/gone.txt'" in result.output
+    assert "tips.txt" not in result.output and "search.html" not in result.output
+
+
 def test_failed_build_leaves_previous_output_untouched(project: Path, cli) -> None:
     cli(project, "build")
     before = snapshot(project / "_site")
