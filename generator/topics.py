@@ -306,7 +306,7 @@ def load_topics(path: Path, check_patterns: bool = True) -> tuple[Topic, ...]:
     """Read and validate the topic definitions, in file order.
 
     Without `check_patterns` the rules' regexes are neither compiled nor checked (a build
-    shows rules but does not run them; it checks them in another process meanwhile).
+    shows rules but does not run them; it calls `check_topics` after writing the pages).
     """
     data = load_file(path)  # first: it rejects oversized, aliased or malformed YAML
     return _Reader(path, check_patterns).document(data)
