@@ -7,7 +7,8 @@ process (so each step's wall time, CPU time and peak RSS are its own):
 2. one settling rebuild, then three no-change rebuilds (`survey build`; median reported);
 3. an incremental rebuild (`survey build`) after adding one digest of 100 new papers;
 4. reset (entries, ledger, caches, output), `survey ingest`, then cold builds
-   (`survey build --no-ingest`, no previous output, no caches), alternating with the MkDocs
+   (`survey build` as on a fresh clone: entries and ledger, no output, no caches; the
+   ledger's stamp says nothing needs ingesting), alternating with the MkDocs
    peer (bench/peer.py) building the same papers (`--pairs` times on small corpora,
    medians reported);
 5. site figures: output size, search payload per paper (raw and gzipped), and search timings
@@ -218,7 +219,7 @@ class SizeBench:
         self.step("incremental", "build", "-q", papers=n)
         self.figures["papers_after_incremental"] = len(list(papers_dir.glob("*.yaml")))
 
-        # Cold: ingest alone, then build with no previous output and no caches at all,
+        # Cold: ingest alone, then build as on a fresh clone (no output and no caches at all),
         # alternating with the MkDocs peer (several pairs on small corpora: on a shared
         # machine one pair can be off by 20%, each way).
         set_aside(self.trash, added)
@@ -231,7 +232,7 @@ class SizeBench:
             set_aside(self.trash, self.root / "_site", self.root / ".survey-cache")
             if pairs > 1:
                 _say(f"[{self.size}] pair {number} of {pairs}: a cold build, then MkDocs")
-            colds.append(self.step("cold_build", "build", "--no-ingest", "-q", papers=n, pss=pss))
+            colds.append(self.step("cold_build", "build", "-q", papers=n, pss=pss))
             peers.append(self.mkdocs(papers_dir, n, pss))
         self.figures["build_summary"] = colds[-1].stdout.strip().splitlines()[-1:] or None
         self.site_figures()

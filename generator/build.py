@@ -275,13 +275,24 @@ def _ingest_stamps(config: Config) -> tuple[str, str]:
     return cache.tree_stamp([config.digests_dir], extra=others), others
 
 
-def _pending_digests(config: Config) -> list[Path]:
-    """Return the digests the ledger does not list with their current content."""
+def _pending_digests(config: Config, trusted: bool) -> list[Path] | None:
+    """Return the digests the ledger does not list with their current content.
+
+    Return None (ingest everything) unless the entries are known to be what ingest wrote
+    from the ledger's digests: `trusted` (this checkout's cache says so) or, with no cache
+    (a fresh clone), the ledger's stamp still matches the content.
+    """
     from .digest import read_digest_text
     from .fsutil import safe_files
-    from .ledger import load_ledger
+    from .ledger import ingest_stamp, read_ledger
 
-    known = {item.id: item.sha256 for item in load_ledger(config.ledger_file)}
+    ledger = read_ledger(require_inside(config.ledger_file, config.content_dir))
+    if not trusted and (
+        ledger.stamp is None
+        or ledger.stamp != ingest_stamp(ledger.items, config.topics_file, config.papers_dir)
+    ):
+        return None
+    known = {item.id: item.sha256 for item in ledger.items}
     return [
         path
         for path in safe_files(config.digests_dir, "*.txt", config.content_dir)
@@ -304,7 +315,7 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
     if last.get("everything") == everything:
         progress("no new digests")
         return False
-    paths = _pending_digests(config) if last.get("others") == others else None
+    paths = _pending_digests(config, trusted=last.get("others") == others)
     if paths == []:
         progress("no new digests")
     else:

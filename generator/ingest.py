@@ -25,7 +25,7 @@ from .fsutil import (
     require_inside,
     safe_files,
 )
-from .ledger import LedgerItem, load_ledger, record, save_ledger, today
+from .ledger import LedgerItem, ingest_stamp, load_ledger, record, save_ledger, today
 from .models import Digest, Entry, Observation, PartialDate, Record, TopicMatch, Variant
 from .slug import slugify, title_key
 from .store import StoredEntry, entry_text, load_store
@@ -336,7 +336,8 @@ def _ingest(
     report.written.extend(path for path, _ in writes)
     for digest in digests:
         ledger = record(ledger, _ledger_item(digest, digest_date, ledger))
-    if save_ledger(config.ledger_file, ledger):
+    stamp = ingest_stamp(ledger, config.topics_file, config.papers_dir)
+    if save_ledger(config.ledger_file, ledger, stamp):
         report.written.append(config.ledger_file)
     return report
 

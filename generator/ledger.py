@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import ContentError
@@ -14,7 +17,15 @@ from .yamlio import dumps, load_file
 HEADER = (
     "# Written by `survey ingest`: one item per digest, in the order they were first ingested.\n"
     "# You may edit `date` (the digest's own date, YYYY-MM-DD): it dates year-less papers.\n"
+    "# `stamp` fingerprints what the last ingest saw (topic rules, dates, entry files, code):\n"
+    "# while it matches, a build on a fresh clone trusts the entries and ingests no digest again.\n"
 )
+
+# The modules whose code decides what an entry file holds (a change there re-derives entries).
+_INGEST_MODULES = (
+    "digest", "ingest", "ledger", "models", "prefilter", "slug", "store", "topics",
+    "topicscore", "yamlio",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,16 +59,32 @@ def _parse_date(value: object, path: Path, what: str) -> dt.date | None:
         raise ContentError(path, None, f"{what}: {value!r} is not a YYYY-MM-DD date") from None
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger's digests and the stamp of the ingest that last wrote it."""
+
+    items: list[LedgerItem] = field(default_factory=list)
+    stamp: str | None = None
+
+
 def load_ledger(path: Path) -> list[LedgerItem]:
-    """Read the ledger; a missing file is an empty ledger."""
+    """Read the ledger's digests; a missing file is an empty ledger."""
+    return read_ledger(path).items
+
+
+def read_ledger(path: Path) -> Ledger:
+    """Read the ledger with its stamp; a missing file is an empty ledger."""
     if not path.exists():
-        return []
+        return Ledger()
     data = load_file(path) or {}
     items = data.get("digests") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ContentError(path, 1, "expected `digests:` followed by a list")
+    stamp = data.get("stamp")
     try:
-        return [_item(raw, path) for raw in items]
+        return Ledger(
+            [_item(raw, path) for raw in items], stamp if isinstance(stamp, str) else None
+        )
     except (KeyError, TypeError) as exc:
         raise ContentError(path, None, f"malformed digest item: missing {exc}") from None
 
@@ -75,8 +102,8 @@ def _item(raw: dict, path: Path) -> LedgerItem:
     )
 
 
-def ledger_text(items: list[LedgerItem]) -> str:
-    """Serialise the ledger."""
+def ledger_text(items: list[LedgerItem], stamp: str | None = None) -> str:
+    """Serialise the ledger (the stamp first, when there is one)."""
     rows = [
         {
             "id": it.id,
@@ -90,7 +117,8 @@ def ledger_text(items: list[LedgerItem]) -> str:
         }
         for it in items
     ]
-    return HEADER + dumps({"digests": rows})
+    head = {"stamp": stamp} if stamp else {}
+    return HEADER + dumps({**head, "digests": rows})
 
 
 def record(items: list[LedgerItem], item: LedgerItem) -> list[LedgerItem]:
@@ -102,10 +130,34 @@ def record(items: list[LedgerItem], item: LedgerItem) -> list[LedgerItem]:
     return [*items, item]
 
 
-def save_ledger(path: Path, items: list[LedgerItem]) -> bool:
+def save_ledger(path: Path, items: list[LedgerItem], stamp: str | None = None) -> bool:
     """Write the ledger if it changed; return whether it did."""
-    text = ledger_text(items)
+    text = ledger_text(items, stamp)
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     atomic_write(path, text)
     return True
+
+
+def ingest_stamp(items: Sequence[LedgerItem], topics_file: Path, papers_dir: Path) -> str:
+    """Fingerprint what the entries were derived from, besides the digests' own text.
+
+    That is the ledger's digests (content hash and date), the topic rules file, the names of
+    the entry files and the ingest code. Together with each digest's hash it tells a build
+    with no cache whether the entries are what an ingest would write (see `build`).
+    """
+    rules = topics_file.read_bytes() if topics_file.is_file() else b""
+    names = sorted(p.name for p in papers_dir.glob("*.yaml")) if papers_dir.is_dir() else []
+    digests = [(it.id, it.file, it.sha256, it.date and it.date.isoformat()) for it in items]
+    parts = (_ingest_code(), hashlib.sha256(rules).hexdigest(), digests, names)
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@functools.cache
+def _ingest_code() -> str:
+    """Hash the source of the modules that decide what an entry file holds."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in _INGEST_MODULES:
+        digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+    return digest.hexdigest()

@@ -219,7 +219,9 @@ def test_build_ingests_only_new_digests_until_the_ledger_changes(
     assert "no new digests" in cli(root, "build").output
     ledger = root / "content" / "digests.yaml"
     ledger.write_text(ledger.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert cli(root, "build").output.count("reading ") == 5  # the ledger changed: all again
+    assert "no new digests" in cli(root, "build").output  # the same digests, dates and stamp
+    date_digest(root, "000_5725321697e0549f", "2024-08-01")
+    assert cli(root, "build").output.count("reading ") == 5  # a digest's date changed: all again
     cold = tmp_path / "cold"
     shutil.copytree(root, cold, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
     for path in (cold / "content" / "papers").glob("*.yaml"):
@@ -227,6 +229,66 @@ def test_build_ingests_only_new_digests_until_the_ledger_changes(
     (cold / "content" / "digests.yaml").unlink()
     cli(cold, "build")
     assert ingest_blocks(cold) == ingest_blocks(root)  # curated notes aside, the same entries
+
+
+def date_digest(root: Path, digest: str, date: str) -> None:
+    """Give a digest its own date in the ledger, as a curator would."""
+    ledger = root / "content" / "digests.yaml"
+    head, rest = ledger.read_text(encoding="utf-8").split(f"- id: {digest}\n", 1)
+    rest = rest.replace("  date: null\n", f"  date: '{date}'\n", 1)
+    ledger.write_text(f"{head}- id: {digest}\n{rest}", encoding="utf-8")
+
+
+def fresh_clone(root: Path, dest: Path) -> Path:
+    """Copy a project as `git clone` gives it: no output, no cache, new modification times."""
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns("_site", ".survey-cache"))
+    return dest
+
+
+def reading(output: str) -> list[str]:
+    """Return the digests a command's output says it read."""
+    return [
+        line.removeprefix("reading ") for line in output.splitlines() if line.startswith("reading ")
+    ]
+
+
+def test_a_fresh_clone_trusts_its_entries_while_the_ledger_stamp_matches(
+    tmp_path: Path, cli, epoch: None
+) -> None:
+    root = make_project(tmp_path / "proj")
+    cli(root, "build")
+    clone = fresh_clone(root, tmp_path / "clone")
+    result = cli(clone, "build")
+    assert reading(result.output) == [] and "no new digests" in result.output
+    assert files(clone / "_site") == files(root / "_site")
+    edit(clone)  # a digest committed since: only it is read, as with a cache
+    assert reading(cli(fresh_clone(clone, tmp_path / "clone2"), "build").output) == ["005_new.txt"]
+
+
+@pytest.mark.parametrize("change", ["rules", "entry deleted", "date", "stamp removed"])
+def test_a_fresh_clone_ingests_everything_when_the_stamp_no_longer_matches(
+    tmp_path: Path, cli, epoch: None, change: str
+) -> None:
+    root = make_project(tmp_path / "proj")
+    cli(root, "build")
+    clone = fresh_clone(root, tmp_path / "clone")
+    content = clone / "content"
+    entry = content / "papers" / "pointer-networks.yaml"
+    if change == "rules":
+        topics = content / "topics.yaml"
+        topics.write_text(topics.read_text(encoding="utf-8") + "\n# retuned\n", encoding="utf-8")
+    elif change == "entry deleted":
+        entry.unlink()
+    elif change == "date":
+        date_digest(clone, "000_5725321697e0549f", "2024-08-01")
+    else:
+        ledger = content / "digests.yaml"
+        lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+        ledger.write_text("".join(x for x in lines if not x.startswith("stamp:")), "utf-8")
+    assert len(reading(cli(clone, "build").output)) == 4
+    assert entry.is_file()
+    assert "stamp: " in (content / "digests.yaml").read_text(encoding="utf-8")
+    assert reading(cli(fresh_clone(clone, tmp_path / "again"), "build").output) == []
 
 
 def ingest_blocks(root: Path) -> dict[str, dict]:

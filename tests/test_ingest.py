@@ -249,3 +249,24 @@ def test_bad_digest_fails_clearly_and_writes_nothing(
         snapshot(root / "content" / "papers"),
         (root / "content" / "digests.yaml").read_bytes(),
     ) == before
+
+
+def test_the_shipped_content_is_what_ingest_writes(tmp_path: Path, cli) -> None:
+    """The repository's entries and ledger are current, so a fresh clone ingests nothing.
+
+    When this fails after a change to the ingest code, run `survey ingest` in the
+    repository and commit `content/` (the ledger's stamp fingerprints that code).
+    """
+    from conftest import REPO, make_project
+
+    from generator.ledger import ingest_stamp, read_ledger
+
+    root = make_project(tmp_path / "proj", papers=True)
+    ledger = read_ledger(root / "content" / "digests.yaml")
+    content = root / "content"
+    assert ledger.stamp == ingest_stamp(ledger.items, content / "topics.yaml", content / "papers")
+    before = snapshot(content / "papers"), (content / "digests.yaml").read_bytes()
+    assert "0 file(s) written" in cli(root, "ingest").output
+    assert (snapshot(content / "papers"), (content / "digests.yaml").read_bytes()) == before
+    assert before[1] == (REPO / "content" / "digests.yaml").read_bytes()
+    assert "reading " not in cli(root, "build", "--no-strict").output
