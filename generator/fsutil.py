@@ -51,29 +51,60 @@ FLUSH_EACH_MAX = 256  # up to this many files, `fsync` each rather than `os.sync
 
 
 def atomic_write_many(files: list[tuple[Path, str | bytes]]) -> None:
-    """Write many files atomically: all temporaries first, one flush to disk, then renames.
-
-    Each file is seen either old or new (never partial) whatever moment the process dies.
-    A few files are flushed one by one; for many, one `os.sync` replaces a `fsync` per file,
-    which dominated large ingests (but also flushes what others wrote). A temporary is
-    named after its file (`.name.tmp`, created exclusively, so never someone else's) and is
-    removed again if anything fails before its rename.
-    """
-    staged: list[tuple[str, Path]] = []
-    renamed = 0
-    stager = _Stager(flush_each=len(files) <= FLUSH_EACH_MAX)
-    try:
+    """Write many files atomically: all temporaries first, one flush to disk, then renames."""
+    with staged_writes(len(files)) as writes:
         for path, data in files:
-            stager.stage(path, data, staged)
-        if not stager.flush_each:
-            os.sync()
-        for tmp, path in staged:
-            os.replace(tmp, path)
-            renamed += 1
+            writes.add(path, data)
+        writes.commit()
+
+
+@contextlib.contextmanager
+def staged_writes(count: int) -> Iterator[StagedWrites]:
+    """Stage up to about `count` files, to be renamed into place only by `commit`.
+
+    Whatever was staged and not renamed when the block ends (an error, an interrupt) is
+    removed again, so each file is seen either old or new (never partial) whatever moment
+    the process dies. A few files are flushed one by one; for many, one `os.sync` replaces a
+    `fsync` per file, which dominated large ingests (but also flushes what others wrote).
+    """
+    writes = StagedWrites(flush_each=count <= FLUSH_EACH_MAX)
+    try:
+        yield writes
     finally:
-        for tmp, _ in staged[renamed:]:
+        writes.discard()
+
+
+class StagedWrites:
+    """Temporaries written as their data comes, renamed into place together (`commit`).
+
+    A temporary is named after its file (`.name.tmp`, created exclusively, so never
+    someone else's), so the files can be staged while other work goes on.
+    """
+
+    def __init__(self, flush_each: bool) -> None:
+        self._stager = _Stager(flush_each)
+        self._staged: list[tuple[str, Path]] = []
+        self._renamed = 0
+
+    def add(self, path: Path, data: str | bytes) -> None:
+        """Write `data` to a fresh temporary beside `path`."""
+        self._stager.stage(path, data, self._staged)
+
+    def commit(self) -> list[Path]:
+        """Flush the temporaries to disk and rename each over its file; return the files."""
+        if not self._stager.flush_each and self._staged:
+            os.sync()
+        for tmp, path in self._staged[self._renamed :]:
+            os.replace(tmp, path)
+            self._renamed += 1
+        return [path for _, path in self._staged]
+
+    def discard(self) -> None:
+        """Remove the temporaries not renamed yet."""
+        for tmp, _ in self._staged[self._renamed :]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        del self._staged[self._renamed :]
 
 
 class _Stager:

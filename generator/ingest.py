@@ -18,12 +18,12 @@ from .digest import extract_links, parse_digest
 from .errors import SurveyError
 from .fsutil import (
     atomic_write,
-    atomic_write_many,
     content_lock,
     inside,
     remove_stale_temporaries,
     require_inside,
     safe_files,
+    staged_writes,
 )
 from .ledger import LedgerItem, ingest_stamp, load_ledger, record, save_ledger, today
 from .models import Digest, Entry, Observation, PartialDate, Record, TopicMatch, Variant
@@ -213,26 +213,36 @@ def _finish_all(
     store: dict[str, StoredEntry],
     topics: Sequence[Topic],
     cache_dir: Path,
+    stage: Callable[[str, str], None],
     everything: bool = True,
 ) -> dict[str, str]:
     """Classify (reusing scores for unchanged text and rules), derive and render entries.
 
-    The work runs on every core when there are many entries; returns each entry's file text.
-    Only a run over `everything` saves the scores (dropping those of removed entries).
+    The work runs on every core when there are many entries; each entry's file text is
+    handed to `stage` as it comes (so files are written while the rest is classified), and
+    all are returned. Only a run over `everything` saves the scores (dropping those of
+    removed entries).
     """
     known = cache.load(cache_dir, "topics")
     slugs = list(entries)
     _FINISH[:] = [_Finish(entries, store, topics, cache.content_key(topics), known)]
+    texts: dict[str, str] = {}
+    scores: list[tuple[str, tuple]] = []
     try:
-        done = parallel.map_chunked(_finish_one, slugs, parallel.jobs_for(len(slugs), 500), 64)
+        jobs = parallel.jobs_for(len(slugs), 500)
+        for slug, (key, matches, text) in zip(
+            slugs, parallel.imap_chunked(_finish_one, slugs, jobs, 64), strict=True
+        ):
+            if text is None:  # rendering failed in the worker: raise its error here
+                text = _render(entries[slug], matches, store.get(slug))
+            texts[slug] = text
+            scores.append((key, matches))
+            stage(slug, text)
     finally:
         _FINISH.clear()
     if everything:  # a partial ingest scores few entries: not worth rewriting the cache
-        _save_scores(cache_dir, known, [(key, matches) for key, matches, _ in done])
-    return {
-        slug: _render(entries[slug], m, store.get(slug)) if text is None else text
-        for slug, (_, m, text) in zip(slugs, done, strict=True)
-    }
+        _save_scores(cache_dir, known, scores)
+    return texts
 
 
 def _save_scores(cache_dir: Path, known: dict[str, tuple], scores: list[tuple[str, tuple]]) -> None:
@@ -249,12 +259,13 @@ def _finish(
     topics: Sequence[Topic],
     cache_dir: Path,
     touched_only: bool,
+    stage: Callable[[str, str], None],
 ) -> dict[str, str]:
     """Return every entry's file text, deriving only the touched ones if so asked."""
     if not touched_only:
-        return _finish_all(merger.entries, store, topics, cache_dir)
+        return _finish_all(merger.entries, store, topics, cache_dir, stage)
     touched = {slug: merger.entries[slug] for slug in sorted(merger.touched)}
-    texts = _finish_all(touched, store, topics, cache_dir, everything=False)
+    texts = _finish_all(touched, store, topics, cache_dir, stage, everything=False)
     return {slug: texts[slug] if slug in texts else store[slug].text for slug in merger.entries}
 
 
@@ -325,15 +336,18 @@ def _ingest(
     merger = _Merger(store, config.papers_dir)
     merger.forget({d.id for d in digests})
     slugs_by_digest = {d.id: [merger.add(rec) for rec in d.records] for d in digests}
-    texts = _finish(merger, store, topics, config.cache_dir, touched_only)
-    changed = {
-        slug for slug, text in texts.items() if slug not in store or store[slug].text != text
-    }
-    report = _report(digests, slugs_by_digest, merger.created_by, changed)
-    report.entries = len(texts)
-    writes = [(config.papers_dir / f"{slug}.yaml", texts[slug]) for slug in sorted(changed)]
-    atomic_write_many(writes)
-    report.written.extend(path for path, _ in writes)
+    changed: set[str] = set()
+    with staged_writes(len(merger.touched if touched_only else merger.entries)) as writes:
+
+        def stage(slug: str, text: str) -> None:
+            if slug not in store or store[slug].text != text:
+                changed.add(slug)
+                writes.add(config.papers_dir / f"{slug}.yaml", text)
+
+        texts = _finish(merger, store, topics, config.cache_dir, touched_only, stage)
+        report = _report(digests, slugs_by_digest, merger.created_by, changed)
+        report.entries = len(texts)
+        report.written.extend(sorted(writes.commit()))
     for digest in digests:
         ledger = record(ledger, _ledger_item(digest, digest_date, ledger))
     stamp = ingest_stamp(ledger, config.topics_file, config.papers_dir)

@@ -55,6 +55,17 @@ def map_chunked(
         return pool.map(func, items, chunksize=chunk)
 
 
+def imap_chunked(
+    func: Callable[[Any], Any], items: Sequence[Any], jobs: int, chunk: int
+) -> Iterator[Any]:
+    """Yield `func` of every item, in order, as `jobs` forked processes finish them."""
+    if jobs < 2:
+        yield from map(func, items)
+        return
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(func, items, chunksize=chunk)
+
+
 class Helper:
     """One worker process, forked early, that runs the tasks it is given in order.
 

@@ -141,3 +141,26 @@ def test_the_content_lock_excludes_another_programs_lock(tmp_path: Path) -> None
                 pass
     with content_lock(lock_file, timeout=0.2):  # every holder let go
         pass
+
+
+def test_staged_files_appear_only_on_commit_and_vanish_on_error(tmp_path: Path) -> None:
+    from generator.fsutil import staged_writes
+
+    kept = tmp_path / "kept.yaml"
+    kept.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), staged_writes(2) as writes:
+        writes.add(kept, "new")
+        writes.add(tmp_path / "fresh.yaml", "new")
+        assert kept.read_text(encoding="utf-8") == "old"
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            ".fresh.yaml.tmp",
+            ".kept.yaml.tmp",
+            "kept.yaml",
+        ]
+        raise RuntimeError("classification failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.yaml"]
+    with staged_writes(2) as writes:
+        writes.add(kept, "new")
+        assert writes.commit() == [kept]
+    assert kept.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.yaml"]

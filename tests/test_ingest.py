@@ -270,3 +270,27 @@ def test_the_shipped_content_is_what_ingest_writes(tmp_path: Path, cli) -> None:
     assert (snapshot(content / "papers"), (content / "digests.yaml").read_bytes()) == before
     assert before[1] == (REPO / "content" / "digests.yaml").read_bytes()
     assert "reading " not in cli(root, "build", "--no-strict").output
+
+
+def test_an_entry_failing_late_leaves_no_file_written_or_staged(
+    project: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entry files are staged while the rest is classified; a later failure removes them."""
+    from generator import ingest
+    from generator.errors import SurveyError
+
+    render, seen = ingest._render, []
+
+    def failing(entry, matches, previous):  # noqa: ANN001, ANN202
+        seen.append(entry.title)
+        if entry.title in seen[299:300]:  # the 300th entry fails, each time it is rendered
+            raise SurveyError(f"cannot write {entry.title}")
+        return render(entry, matches, previous)
+
+    monkeypatch.setattr(ingest, "_render", failing)
+    result = cli(project, "ingest", ok=False)
+    assert result.exit_code == 1 and "cannot write" in result.output
+    assert len(seen) > 300  # the failure came after 299 entries were staged
+    papers = project / "content" / "papers"
+    assert not papers.exists() or list(papers.iterdir()) == []
+    assert not (project / "content" / "digests.yaml").exists()
