@@ -305,8 +305,6 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
 
     Tell whether an ingest ran (it may have rewritten entries and the ledger).
     """
-    from .ingest import ingest
-
     with content_lock(config.lock_file):  # what a killed ingest left, even when none runs
         remove_stale_temporaries(config.papers_dir, ".*.tmp")
         remove_stale_temporaries(config.content_dir, ".digests.yaml.*.tmp")
@@ -319,6 +317,8 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
     if paths == []:
         progress("no new digests")
     else:
+        from .ingest import ingest  # with its parser and topic scorer: only when it runs
+
         report = ingest(config, paths, progress=progress, touched_only=paths is not None)
         progress(report.lines()[-1])
     everything, others = _ingest_stamps(config)
