@@ -55,7 +55,7 @@ TARGETS = [
 ROWS = [
     ("ingest_s", "ingest (survey ingest, empty store)", "s", "ingest_cpu_s"),
     ("full_build_s", "full build from scratch (survey build)", "s", "full_build_cpu_s"),
-    ("cold_build_s", "cold build (fresh clone: entries, no caches), median", "s", "cold_build_cpu_s"),
+    ("cold_build_s", "cold build (fresh clone, no caches), median", "s", "cold_build_cpu_s"),
     ("settle_s", "first rebuild after full build (settle)", "s", "settle_cpu_s"),
     ("nochange_s", "no-change rebuild (survey build), median", "s", "nochange_cpu_s"),
     ("incremental_s", "incremental: + one 100-paper digest", "s", "incremental_cpu_s"),
