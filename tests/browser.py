@@ -108,13 +108,16 @@ class ErrorLog:
     requests: list[str] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    aborted: list[tuple[str, int]] = field(default_factory=list)  # (request, navigations then)
+    navigations: int = 0  # of the main frame
 
     def problems(self) -> list[str]:
         """Return every problem seen so far, labelled."""
+        cut = [text for text, then in self.aborted if then == self.navigations]  # not left
         return (
             [f"console: {m}" for m in self.console]
             + [f"page error: {m}" for m in self.page]
-            + [f"request failed: {m}" for m in self.requests]
+            + [f"request failed: {m}" for m in [*self.requests, *cut]]
             + [f"bad response: {m}" for m in self.responses]
             + [f"dialog: {m}" for m in self.dialogs]
         )
@@ -129,7 +132,25 @@ def error_log(page: Any) -> ErrorLog:
     log = ErrorLog()
     page.on("console", lambda m: log.console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: log.page.append(str(e)))
-    page.on("requestfailed", lambda r: log.requests.append(f"{r.url} {r.failure}"))
+    # A request cut off because the page navigated away (the search index starts loading
+    # when the header search is focused, and Enter leaves the page) is not a failure. The
+    # abort and the navigation are reported in either order, so aborts are judged last.
+    started: dict[Any, int] = {}
+
+    def on_navigated(frame: Any) -> None:
+        if frame == page.main_frame:
+            log.navigations += 1
+
+    def on_failed(request: Any) -> None:
+        text = f"{request.url} {request.failure}"
+        if "ERR_ABORTED" in (request.failure or ""):
+            log.aborted.append((text, started.pop(request, log.navigations)))
+        else:
+            log.requests.append(text)
+
+    page.on("framenavigated", on_navigated)
+    page.on("request", lambda r: started.__setitem__(r, log.navigations))
+    page.on("requestfailed", on_failed)
     page.on(
         "response",
         lambda r: log.responses.append(f"{r.status} {r.url}") if r.status >= 400 else None,

@@ -159,3 +159,53 @@ def test_keyboard_reaches_the_main_content_first(page: Any, base: str) -> None:
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
+
+
+def test_the_error_log_forgives_only_requests_cut_off_by_leaving_the_page(
+    chromium_browser: Any,
+) -> None:
+    """An aborted request counts as a failure unless the page navigated away meanwhile."""
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    from browser import serve_handler
+
+    pages = {
+        "/abort.html": "<script>const c = new AbortController();"
+        "fetch('/slow', {signal: c.signal}).catch(() => {});"
+        "setTimeout(() => c.abort(), 200);</script>",
+        "/leave.html": "<script>fetch('/slow').catch(() => {});</script>",
+        "/quiet.html": "<p>quiet</p>",
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            if self.path == "/slow":
+                time.sleep(3)
+            body = pages.get(self.path, "").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Keep test output clean."""
+
+    context = chromium_browser.new_context()
+    try:
+        with serve_handler(Handler) as url:
+            stay = context.new_page()
+            stay.errors = error_log(stay)
+            stay.goto(f"{url}/abort.html")
+            stay.wait_for_timeout(800)
+            assert any("/slow" in p for p in stay.errors.problems())
+            leave = context.new_page()
+            leave.errors = error_log(leave)
+            leave.goto(f"{url}/leave.html")
+            leave.goto(f"{url}/quiet.html")
+            leave.wait_for_timeout(300)
+            assert [text for text, _ in leave.errors.aborted if "/slow" in text]  # it was cut
+            leave.errors.assert_clean()
+    finally:
+        context.close()
