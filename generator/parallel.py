@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 MAX_JOBS = 4
@@ -43,16 +43,6 @@ def starmap(func: Callable[..., Any], calls: Sequence[tuple], jobs: int) -> list
         return [func(*args) for args in calls]
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         return pool.starmap(func, calls, chunksize=1)
-
-
-def map_chunked(
-    func: Callable[[Any], Any], items: Iterable[Any], jobs: int, chunk: int
-) -> list[Any]:
-    """Apply `func` to every item, in order, on `jobs` forked processes."""
-    if jobs < 2:
-        return [func(item) for item in items]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        return pool.map(func, items, chunksize=chunk)
 
 
 def imap_chunked(
