@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .cache import content_key
 from .errors import ContentError
 from .fsutil import atomic_write
 from .yamlio import dumps, load_file
@@ -150,7 +151,7 @@ def ingest_stamp(items: Sequence[LedgerItem], topics_file: Path, papers_dir: Pat
     names = sorted(p.name for p in papers_dir.glob("*.yaml")) if papers_dir.is_dir() else []
     digests = [(it.id, it.file, it.sha256, it.date and it.date.isoformat()) for it in items]
     parts = (_ingest_code(), hashlib.sha256(rules).hexdigest(), digests, names)
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return content_key(*parts)[:32]
 
 
 @functools.cache
