@@ -248,7 +248,8 @@ def build(
     if run_ingest and ingest_new_digests(config, progress):
         stamp = _input_stamp(config, strict)
     with content_lock(config.lock_file):
-        report = _build_locked(config, strict, progress)
+        # Past the ingest check, an ingest has compiled the topic rules as they are now.
+        report = _build_locked(config, strict, progress, check_rules=not run_ingest)
         with _removing_previous(config.output_dir):
             _save_stamps(config, stamp, report.output)
         return report
@@ -303,7 +304,9 @@ def _pending_digests(config: Config, trusted: bool) -> list[Path] | None:
 def ingest_new_digests(config: Config, progress: Progress) -> bool:
     """Ingest what changed since the last build's ingest: new digests only, when possible.
 
-    Tell whether an ingest ran (it may have rewritten entries and the ledger).
+    Tell whether an ingest ran (it may have rewritten entries and the ledger). On return the
+    topic rules are known to compile: an ingest compiled them as they are now, either in this
+    call or when it wrote the ledger stamp or the ingest cache that this call found matching.
     """
     with content_lock(config.lock_file):  # what a killed ingest left, even when none runs
         remove_stale_temporaries(config.papers_dir, ".*.tmp")
@@ -326,7 +329,9 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
     return paths != []
 
 
-def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildReport:
+def _build_locked(
+    config: Config, strict: bool, progress: Progress, check_rules: bool
+) -> BuildReport:
     from .render import precompile
     from .search_site import import_index_code
 
@@ -338,8 +343,8 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
         # The helper uses the core that reading the content leaves idle: it reads part of
         # the entries when none are cached, compiles the templates and imports numpy and the
         # search index code; then it ranks related papers and builds the index. The build
-        # shows topic rules but never runs them: it checks their regexes last, while the
-        # helper finishes the index.
+        # shows topic rules but never runs them: unless an ingest has just compiled them, it
+        # checks their regexes last, while the helper finishes the index.
         with parallel.helper() as helper:
             tail = _read_tail(config, helper)
             compiled = helper.submit(precompile, config.templates_dir)
@@ -348,7 +353,8 @@ def _build_locked(config: Config, strict: bool, progress: Progress) -> BuildRepo
             progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
             tmp = _new_output_folder(output)
             report, search_done = _write_with_helper(site, tmp, progress, helper, compiled)
-            _check_topic_rules(config)
+            if check_rules:
+                _check_topic_rules(config)
             search_done()
         report.listing = tree_files(tmp)
         report.files = len(report.listing)

@@ -305,6 +305,21 @@ def test_a_bad_topic_pattern_fails_the_build(
     assert f"{topics}:{number + 1}: pattern: bad regular expression '(unclosed'" in output
 
 
+def test_a_bad_topic_pattern_stops_the_ingest_a_build_runs_first(project: Path, cli) -> None:
+    """With ingest on, the build leaves the regexes to the ingest, which must catch them."""
+    cli(project, "build")
+    before = snapshot(project / "_site")
+    topics = project / "content" / "topics.yaml"
+    lines = topics.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if "{pattern: '" in line)
+    lines[number] = re.sub(r"pattern: '[^']*'", "pattern: 'a[b'", lines[number])
+    topics.write_text("".join(lines), encoding="utf-8")
+    result = cli(project, "build", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{topics}:{number + 1}: pattern: bad regular expression 'a[b'" in result.output
+    assert snapshot(project / "_site") == before
+
+
 @pytest.mark.parametrize("workers", [True, False], ids=["helper", "no-helper"])
 def test_a_bad_entry_fails_a_cold_build_with_its_place(
     project: Path, cli, monkeypatch: pytest.MonkeyPatch, workers: bool
