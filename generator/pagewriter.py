@@ -32,7 +32,10 @@ from .render import (
 from .site import Paper, Site, with_related
 
 Progress = Callable[[str], None]
-PARALLEL_MIN = 100  # paper pages from which rendering is split over the cores
+# Paper pages from which rendering is split over the cores. Below it, the build's helper
+# building the search index keeps the other core busy meanwhile, and a forked worker costs
+# more than it saves (copy-on-write faults, a third process on two cores).
+PARALLEL_MIN = 1000
 LIST_PARALLEL_MIN = 1000  # ...and papers from which the list pages are
 _JOB: dict[str, Any] = {}
 

@@ -221,6 +221,27 @@ def test_two_builds_are_byte_identical(
     assert [k for k in first if first[k] != second[k]] == []
 
 
+def test_pages_rendered_on_several_processes_equal_pages_rendered_on_one(
+    built: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big surveys split pages over forked workers; the bytes must not depend on the split."""
+    from generator import pagewriter, parallel
+
+    if parallel.jobs_for(1000, 2) != 2:
+        pytest.skip("needs exactly two cores to split the work (the message names them)")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr(pagewriter, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(pagewriter, "LIST_PARALLEL_MIN", 10)
+    root = make_project(tmp_path / "split")
+    result = cli(root, "build")
+    assert "rendered 359 paper pages on 2 processes" in result.output
+    assert "list pages on 2 processes" in result.output
+    first = {k: v[0] for k, v in snapshot(built).items()}
+    second = {k: v[0] for k, v in snapshot(root / "_site").items()}
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
 def test_strict_mode_reports_every_warning_and_keeps_the_old_site(project: Path, cli) -> None:
     cli(project, "build")
     before = snapshot(project / "_site")
