@@ -137,10 +137,16 @@ def write_site(
     # fingerprinted, every page would change whenever any paper did. So pages do not depend
     # on the index, and the index is built while related papers and pages are computed.
     names[MANIFEST] = MANIFEST
-    feeds = feed_files(site)
-    for rel, data in feeds.items():
-        _write(dest, rel, data)
-    written = write_pages(site, dest, names, previous, progress, related, compiled())
+    feeds: dict[str, bytes] = {}
+
+    def feeds_then_related() -> Mapping[str, tuple[str, ...]]:
+        """Write the feeds (after the list pages), then wait for the related papers."""
+        feeds.update(feed_files(site))  # first: the helper may still be ranking them
+        for rel, data in feeds.items():
+            _write(dest, rel, data)
+        return related()
+
+    written = write_pages(site, dest, names, previous, progress, feeds_then_related, compiled())
     progress("checking links")
     # The search payload may still be on its way: of its files, pages name only the
     # manifest (in `names`), so links are checked against the files written here and it.

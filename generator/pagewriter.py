@@ -40,10 +40,13 @@ LIST_PARALLEL_MIN = 1000  # ...and papers from which the list pages are
 _JOB: dict[str, Any] = {}
 
 
-def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str:
-    """Hash what a paper page shows: its paper and its related papers' list items."""
-    parts = [_paper_digest(spec.context["paper"], digests)]
-    parts += [_paper_digest(p, digests) for p in spec.context["related"]]
+def _page_key(base: str, spec: PageSpec, digests: Mapping[str, str]) -> str:
+    """Hash what a paper page shows: its paper and its related papers' list items.
+
+    `digests` maps every paper's slug to `_paper_digest` of it.
+    """
+    parts = [digests[spec.context["paper"].slug]]
+    parts += [digests[p.slug] for p in spec.context["related"]]
     return cache.content_key(base, spec.path, spec.template, parts)
 
 
@@ -51,11 +54,9 @@ def _page_key(base: str, spec: PageSpec, digests: dict[str, str]) -> str:
 _SHOWN = tuple(f.name for f in fields(Paper) if f.name not in {"related", "newest_key"})
 
 
-def _paper_digest(paper: Paper, digests: dict[str, str]) -> str:
-    """Hash one paper's shown fields, once per build."""
-    if paper.slug not in digests:
-        digests[paper.slug] = cache.content_key(*(getattr(paper, name) for name in _SHOWN))
-    return digests[paper.slug]
+def _paper_digest(paper: Paper) -> str:
+    """Hash one paper's shown fields (its related papers are not among them)."""
+    return cache.content_key(*(getattr(paper, name) for name in _SHOWN))
 
 
 def _reuse(previous: Path | None, dest: Path, rel: str, folders: set[str]) -> bool:
@@ -153,8 +154,9 @@ def write_pages(
         lists = list(list_pages(site))
         jobs = parallel.jobs_for(len(site.papers), LIST_PARALLEL_MIN)  # few pages, long lists
         scans = _render_all(lists, "list pages", progress, jobs)
+        digests = {paper.slug: _paper_digest(paper) for paper in site.papers}  # before waiting
         site = _JOB["site"] = with_related(site, related() if related else None)
-        todo, kept = _plan_paper_pages(site, names, previous, dest)
+        todo, kept = _plan_paper_pages(site, names, previous, dest, digests)
         progress(f"rendering {len(todo)} of {len(site.papers)} paper pages")
         jobs = parallel.jobs_for(len(todo), PARALLEL_MIN)
         scans.update(_render_all([spec for spec, _ in todo], "paper pages", progress, jobs))
@@ -169,13 +171,13 @@ def write_pages(
 
 
 def _plan_paper_pages(
-    site: Site, names: dict[str, str], previous: Path | None, dest: Path
+    site: Site, names: dict[str, str], previous: Path | None, dest: Path, digests: Mapping[str, str]
 ) -> tuple[list[tuple[PageSpec, str]], dict[str, tuple[str, Scan]]]:
     """Reuse the paper pages whose key matches the last build's; return the rest with keys."""
     templates = cache.tree_stamp([site.config.templates_dir])
     base = cache.content_key(templates, sorted(names.items()), site.config.settings())
     known = cache.load(site.config.cache_dir, "pages") if previous else {}
-    todo, kept, digests, folders = [], {}, {}, set()
+    todo, kept, folders = [], {}, set()
     for spec in paper_pages(site):
         key = _page_key(base, spec, digests)
         hit = known.get(spec.path)

@@ -182,22 +182,23 @@ def test_a_paper_page_key_covers_what_the_page_shows_only(shipped_site: Path) ->
     from dataclasses import replace
 
     from generator.build import load_site
-    from generator.pagewriter import _page_key
-    from generator.render import paper_pages
+    from generator.pagewriter import _page_key, _paper_digest
+    from generator.render import PageSpec, paper_pages
+
+    def key(spec: PageSpec, base: str = "base") -> str:
+        shown = [spec.context["paper"], *spec.context["related"]]
+        return _page_key(base, spec, {p.slug: _paper_digest(p) for p in shown})
 
     site = load_site(Config(root=shipped_site.parent))
     spec = next(s for s in paper_pages(site) if s.context["related"])
-    key = _page_key("base", spec, {})
     first = spec.context["related"][0]
     shuffled = replace(first, related=first.related[::-1] + ("another-paper",))
     same = replace(spec, context={**spec.context, "related": [shuffled]})
     renamed = replace(first, title=first.title + " (revised)")
     other = replace(spec, context={**spec.context, "related": [renamed]})
-    assert _page_key("base", same, {}) != _page_key("base", other, {})
-    assert _page_key("base", replace(spec, context={**spec.context, "related": [first]}), {}) == (
-        _page_key("base", same, {})
-    )
-    assert key != _page_key("base2", spec, {})
+    assert key(same) != key(other)
+    assert key(replace(spec, context={**spec.context, "related": [first]})) == key(same)
+    assert key(spec) != key(spec, "base2")
 
 
 def test_build_ingests_only_new_digests_until_the_ledger_changes(
