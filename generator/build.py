@@ -289,9 +289,8 @@ def _pending_digests(config: Config, trusted: bool) -> list[Path] | None:
     from the ledger's digests: `trusted` (this checkout's cache says so) or, with no cache
     (a fresh clone), the ledger's stamp still matches the content.
     """
-    from .digest import read_digest_text
     from .fsutil import safe_files
-    from .ledger import ingest_stamp, read_ledger
+    from .ledger import digest_file_sha256, ingest_stamp, read_ledger
 
     ledger = read_ledger(require_inside(config.ledger_file, config.content_dir))
     if not trusted and (
@@ -303,7 +302,7 @@ def _pending_digests(config: Config, trusted: bool) -> list[Path] | None:
     return [
         path
         for path in safe_files(config.digests_dir, "*.txt", config.content_dir)
-        if known.get(path.stem) != hashlib.sha256(read_digest_text(path).encode()).hexdigest()
+        if known.get(path.stem) != digest_file_sha256(path)  # an unreadable one: ingest says why
     ]
 
 

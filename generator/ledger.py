@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import hashlib
@@ -66,6 +67,19 @@ class Ledger:
 
     items: list[LedgerItem] = field(default_factory=list)
     stamp: str | None = None
+
+
+def digest_file_sha256(path: Path) -> str | None:
+    """Return the hash the ledger records for a digest file, without parsing it.
+
+    That is the hash of its UTF-8 text with no byte-order mark, which for any readable
+    digest is its bytes less a leading BOM. None if the file cannot be read.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(data.removeprefix(codecs.BOM_UTF8)).hexdigest()
 
 
 def load_ledger(path: Path) -> list[LedgerItem]:

@@ -323,3 +323,17 @@ def test_a_moved_project_keeps_its_caches(tmp_path: Path, cli, epoch: None) -> N
     assert files(moved / "_site") == files(cold / "_site")
     stored = store.load_store(moved / "content" / "papers", moved, moved / ".survey-cache")
     assert all(s.path.parent == moved / "content" / "papers" for s in stored.values())
+
+
+def test_a_digest_file_hash_is_the_hash_its_parse_records(tmp_path: Path) -> None:
+    """A build compares the ledger's hashes with files it does not parse: they must agree."""
+    from generator.digest import parse_digest
+    from generator.ledger import digest_file_sha256
+
+    shipped = sorted((Path(__file__).parent.parent / "content" / "digests").glob("*.txt"))
+    variant = tmp_path / "bom-crlf.txt"  # a byte-order mark and Windows line ends
+    variant.write_bytes(b"\xef\xbb\xbf" + shipped[0].read_bytes().replace(b"\n", b"\r\n"))
+    for path in [*shipped, variant]:
+        assert digest_file_sha256(path) == parse_digest(path).sha256, path.name
+    assert digest_file_sha256(variant) != digest_file_sha256(shipped[0])
+    assert digest_file_sha256(tmp_path / "missing.txt") is None
