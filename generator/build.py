@@ -46,6 +46,7 @@ class BuildReport:
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
+    output_stamp: str | None = None  # `cache.tree_stamp` of the output, if taken while writing
 
 
 def load_site(
@@ -120,12 +121,14 @@ def write_site(
     previous: Path | None,
     related: Callable[[], Mapping[str, tuple[str, ...]]],
     compiled: Callable[[], Mapping[str, bytes]],
+    written: Callable[[], object] = lambda: None,
 ) -> BuildReport:
     """Write every file of the site but the search payload into an empty folder.
 
     The caller has started writing the search payload (`_write_search`), ranking related
     papers and compiling the templates: `related` waits for the ranking, `compiled` for the
-    template code. The report's warnings are the broken links; it does not list the output.
+    template code; `written` is called once these files are all written, before the links
+    are checked. The report's warnings are the broken links; it does not list the output.
     """
     from .checks import broken_links
     from .feeds_site import feed_files
@@ -146,13 +149,14 @@ def write_site(
             _write(dest, rel, data)
         return related()
 
-    written = write_pages(site, dest, names, previous, progress, feeds_then_related, compiled())
+    pages = write_pages(site, dest, names, previous, progress, feeds_then_related, compiled())
+    written()
     progress("checking links")
     # The search payload may still be on its way: of its files, pages name only the
     # manifest (in `names`), so links are checked against the files written here and it.
-    files = {*names.values(), *feeds, *written.scans}
-    broken = broken_links(dest, scans=written.scans, files=files)
-    return BuildReport(dest, pages=written.pages, rendered=written.rendered, warnings=broken)
+    files = {*names.values(), *feeds, *pages.scans}
+    broken = broken_links(dest, scans=pages.scans, files=files)
+    return BuildReport(dest, pages=pages.pages, rendered=pages.rendered, warnings=broken)
 
 
 def _write_search(docs: list[SearchDoc], config: Config, dest: Path) -> None:
@@ -257,16 +261,17 @@ def build(
         # Past the ingest check, an ingest has compiled the topic rules as they are now.
         report = _build_locked(config, strict, progress, check_rules=not run_ingest)
         with _removing_previous(config.output_dir):
-            _save_stamps(config, stamp, report.output)
+            _save_stamps(config, stamp, report)
         return report
 
 
-def _save_stamps(config: Config, stamp: str, output: Path) -> None:
+def _save_stamps(config: Config, stamp: str, report: BuildReport) -> None:
     """Record a successful build: the inputs as they were before it read them, and its output.
 
     Taking the input stamp first means a file edited while the build ran is built next time.
     """
-    entry = {"stamp": stamp, "output": str(output), "output_stamp": cache.tree_stamp([output])}
+    output_stamp = report.output_stamp or cache.tree_stamp([report.output])
+    entry = {"stamp": stamp, "output": str(report.output), "output_stamp": output_stamp}
     cache.save(config.cache_dir, "build", entry)
 
 
@@ -357,10 +362,10 @@ def _build_locked(
             site = load_site(config, related=False, check_patterns=False, tail=tail)
             progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
             tmp = _new_output_folder(output)
-            report, search_done = _write_with_helper(site, tmp, progress, helper, compiled)
+            report, finished = _write_with_helper(site, tmp, progress, helper, compiled)
             if check_rules:
                 _check_topic_rules(config)
-            search_done()
+            report.output_stamp = finished()
         report.listing = tree_files(tmp)
         report.files = len(report.listing)
         report.warnings = [*site.warnings, *report.warnings]
@@ -407,12 +412,15 @@ def _write_with_helper(
     progress: Progress,
     helper: parallel.Helper,
     compiled: Callable[[], Mapping[str, bytes]],
-) -> tuple[BuildReport, Callable[[], object]]:
+) -> tuple[BuildReport, Callable[[], str]]:
     """Write the site into `tmp`, the helper ranking related papers and indexing meanwhile.
 
     Neither the search index nor the list pages use related papers: the list pages are
     written while the helper ranks them (with numpy, which it imported for the index).
-    Return the report and the function that waits for the search payload.
+    Once the pages are written the helper also stamps the folder, after the search payload
+    and while this process checks the links (a folder's stamp does not change when it is
+    renamed into place). Return the report and the function that waits for the helper's
+    work and returns that stamp.
     """
     from .related import related_papers
     from .search_site import search_docs
@@ -422,5 +430,14 @@ def _write_with_helper(
     previous = config.output_dir if config.output_dir.is_dir() else None
     related = helper.submit(related_papers, related_texts(site), config.related_count, True)
     search_done = helper.submit(_write_search, search_docs(site), config, tmp)
+    stamped: list[Callable[[], str]] = []
+
+    def stamp() -> None:
+        stamped.append(helper.submit(cache.tree_stamp, [tmp]))
+
+    def finished() -> str:
+        search_done()  # first: its errors, if any
+        return stamped[0]()
+
     progress("ranking related papers and building the search index alongside pages")
-    return write_site(site, tmp, progress, previous, related, compiled), search_done
+    return write_site(site, tmp, progress, previous, related, compiled, stamp), finished
