@@ -36,7 +36,10 @@ Progress = Callable[[str], None]
 # building the search index keeps the other core busy meanwhile, and a forked worker costs
 # more than it saves (copy-on-write faults, a third process on two cores).
 PARALLEL_MIN = 1000
-LIST_PARALLEL_MIN = 1000  # ...and papers from which the list pages are
+# Papers from which the list pages are split too. They are rendered while the helper ranks
+# related papers, which the paper pages then wait for: up to 100,000 papers the ranking takes
+# longer than the list pages, and a second process for them only takes its core away.
+LIST_PARALLEL_MIN = 100_000
 _JOB: dict[str, Any] = {}
 
 

@@ -40,15 +40,39 @@ def jobs_for(size: int, minimum: int) -> int:
 def starmap(func: Callable[..., Any], calls: Sequence[tuple], jobs: int) -> list[Any]:
     """Apply `func` to each argument tuple, in order, on `jobs` processes.
 
-    This process is one of them: it takes the first share of the calls while `jobs - 1`
-    forked workers take the rest, so no core waits idle on the others and one fork is saved.
+    This process is one of them, beside `jobs - 1` forked workers. Each process takes the
+    next call nobody has taken until none is left, so calls of very different lengths (a
+    list page of 10,000 papers beside one of 30) keep every process busy to the end.
     """
     if jobs < 2 or len(calls) < 2:
         return [func(*args) for args in calls]
-    mine = -(-len(calls) // jobs)
-    with multiprocessing.get_context("fork").Pool(jobs - 1) as pool:
-        theirs = pool.starmap_async(func, calls[mine:], chunksize=1)
-        return [func(*args) for args in calls[:mine]] + theirs.get()
+    context = multiprocessing.get_context("fork")
+    _SHARED.update(func=func, calls=calls, taken=context.Value("i", 0))  # inherited by fork
+    try:
+        with context.Pool(jobs - 1) as pool:
+            theirs = [pool.apply_async(_take_calls) for _ in range(jobs - 1)]
+            done = _take_calls()
+            for part in theirs:
+                done.update(part.get())
+    finally:
+        _SHARED.clear()
+    return [done[index] for index in range(len(calls))]
+
+
+_SHARED: dict[str, Any] = {}  # what `starmap`'s processes share: the calls, the next to take
+
+
+def _take_calls() -> dict[int, Any]:
+    """Run calls from `_SHARED`, each the next not yet taken, until none is left."""
+    func, calls, taken = _SHARED["func"], _SHARED["calls"], _SHARED["taken"]
+    done = {}
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            taken.value = index + 1
+        if index >= len(calls):
+            return done
+        done[index] = func(*calls[index])
 
 
 def imap_chunked(

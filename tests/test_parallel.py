@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -10,17 +11,19 @@ from generator import parallel
 
 
 def _square_and_pid(value: int) -> tuple[int, int]:
+    time.sleep(0.3 if value == 0 else 0.02)  # the first call is long: the others go elsewhere
     return value * value, os.getpid()
 
 
-def test_starmap_keeps_order_and_shares_the_work_with_this_process() -> None:
+def test_starmap_keeps_order_and_shares_the_calls_as_they_come() -> None:
     if parallel.jobs_for(10, 2) < 2:
         pytest.skip("forking is not available here")
     results = parallel.starmap(_square_and_pid, [(n,) for n in range(10)], 2)
     assert [square for square, _ in results] == [n * n for n in range(10)]
     pids = [pid for _, pid in results]
-    assert pids[:5] == [os.getpid()] * 5  # the first share, in this process
-    assert os.getpid() not in pids[5:]  # the rest, in a forked worker
+    assert pids[0] == os.getpid()  # this process takes the first call...
+    assert os.getpid() not in pids[1:3]  # ...while a worker takes the next ones
+    assert len(set(pids)) == 2
 
 
 def test_starmap_on_one_job_runs_everything_here() -> None:
@@ -35,3 +38,16 @@ def test_ranges_cover_every_index_once() -> None:
                 i for start, stop in parallel.ranges(count, parts) for i in range(start, stop)
             ]
             assert covered == list(range(count))
+
+
+def _fail_on_five(value: int) -> int:
+    time.sleep(0.01)
+    if value == 5:
+        raise ValueError(f"bad value {value}")
+    return value
+
+
+def test_starmap_raises_a_calls_error_whichever_process_ran_it() -> None:
+    with pytest.raises(ValueError, match="bad value 5"):
+        parallel.starmap(_fail_on_five, [(n,) for n in range(12)], 2)
+    assert parallel._SHARED == {}  # nothing left for the next caller
