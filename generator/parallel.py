@@ -37,6 +37,26 @@ def jobs_for(size: int, minimum: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_JOBS, size))
 
 
+@contextlib.contextmanager
+def _pool(processes: int) -> Iterator[Any]:
+    """Fork a pool of workers; when the body ends, let them finish and exit.
+
+    `Pool`'s own context manager terminates its workers, and a worker killed while it writes
+    a result leaves the result queue locked for good: the pool's shutdown then waits on that
+    lock forever (seen when an error ends a parallel ingest early). Closing and joining
+    waits for the work already queued instead; an interrupt still terminates at once.
+    """
+    pool = multiprocessing.get_context("fork").Pool(processes)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()  # after `terminate`, these two only check that all has ended
+        pool.join()
+
+
 def starmap(func: Callable[..., Any], calls: Sequence[tuple], jobs: int) -> list[Any]:
     """Apply `func` to each argument tuple, in order, on `jobs` processes.
 
@@ -46,10 +66,10 @@ def starmap(func: Callable[..., Any], calls: Sequence[tuple], jobs: int) -> list
     """
     if jobs < 2 or len(calls) < 2:
         return [func(*args) for args in calls]
-    context = multiprocessing.get_context("fork")
-    _SHARED.update(func=func, calls=calls, taken=context.Value("i", 0))  # inherited by fork
+    taken = multiprocessing.get_context("fork").Value("i", 0)
+    _SHARED.update(func=func, calls=calls, taken=taken)  # inherited by the forked workers
     try:
-        with context.Pool(jobs - 1) as pool:
+        with _pool(jobs - 1) as pool:
             theirs = [pool.apply_async(_take_calls) for _ in range(jobs - 1)]
             done = _take_calls()
             for part in theirs:
@@ -82,7 +102,7 @@ def imap_chunked(
     if jobs < 2:
         yield from map(func, items)
         return
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with _pool(jobs) as pool:
         yield from pool.imap(func, items, chunksize=chunk)
 
 
@@ -115,7 +135,7 @@ def helper() -> Iterator[Helper]:
     if jobs_for(2, 2) < 2:
         yield Helper(None)
         return
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    with _pool(1) as pool:
         yield Helper(pool)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,22 @@ def test_starmap_raises_a_calls_error_whichever_process_ran_it() -> None:
     with pytest.raises(ValueError, match="bad value 5"):
         parallel.starmap(_fail_on_five, [(n,) for n in range(12)], 2)
     assert parallel._SHARED == {}  # nothing left for the next caller
+
+
+def _write_marker(path: str) -> None:
+    time.sleep(0.05)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("done")
+
+
+def test_an_error_in_the_body_lets_queued_work_finish_instead_of_killing_workers(
+    tmp_path: Path,
+) -> None:
+    """Killing a worker as it writes a result can leave the pool's queue locked for good."""
+    markers = [str(tmp_path / f"m{n}") for n in range(6)]
+    with pytest.raises(RuntimeError, match="stop"):
+        with parallel._pool(2) as pool:
+            for marker in markers:
+                pool.apply_async(_write_marker, (marker,))
+            raise RuntimeError("stop")
+    assert all(Path(marker).read_text(encoding="utf-8") == "done" for marker in markers)
