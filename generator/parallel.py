@@ -83,7 +83,7 @@ _SHARED: dict[str, Any] = {}  # what `starmap`'s processes share: the calls, the
 
 
 def _take_calls() -> dict[int, Any]:
-    """Run calls from `_SHARED`, each the next not yet taken, until none is left."""
+    """Run calls from `_SHARED`, each the next not yet taken, until none is left or one fails."""
     func, calls, taken = _SHARED["func"], _SHARED["calls"], _SHARED["taken"]
     done = {}
     while True:
@@ -92,7 +92,12 @@ def _take_calls() -> dict[int, Any]:
             taken.value = index + 1
         if index >= len(calls):
             return done
-        done[index] = func(*calls[index])
+        try:
+            done[index] = func(*calls[index])
+        except BaseException:
+            with taken.get_lock():  # leave the others nothing more to take
+                taken.value = len(calls)
+            raise
 
 
 def imap_chunked(

@@ -54,6 +54,13 @@ def test_starmap_raises_a_calls_error_whichever_process_ran_it() -> None:
     assert parallel._SHARED == {}  # nothing left for the next caller
 
 
+def test_starmap_stops_handing_out_calls_after_an_error() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="bad value 5"):
+        parallel.starmap(_fail_on_five, [(n,) for n in range(400)], 2)  # 4 s of calls
+    assert time.perf_counter() - started < 2  # the worker did not run the other 394
+
+
 def _write_marker(path: str) -> None:
     time.sleep(0.05)
     with open(path, "w", encoding="utf-8") as handle:
