@@ -46,7 +46,7 @@ class BuildReport:
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
     listing: set[str] = field(default_factory=set, repr=False)  # every output file
-    output_stamp: str | None = None  # `cache.tree_stamp` of the output, if taken while writing
+    output_stamp: str | None = None  # `cache.tree_stamp` of the output, taken while writing
 
 
 def load_site(
@@ -270,8 +270,7 @@ def _save_stamps(config: Config, stamp: str, report: BuildReport) -> None:
 
     Taking the input stamp first means a file edited while the build ran is built next time.
     """
-    output_stamp = report.output_stamp or cache.tree_stamp([report.output])
-    entry = {"stamp": stamp, "output": str(report.output), "output_stamp": output_stamp}
+    entry = {"stamp": stamp, "output": str(report.output), "output_stamp": report.output_stamp}
     cache.save(config.cache_dir, "build", entry)
 
 
