@@ -17,7 +17,6 @@ from .config import Config
 from .digest import extract_links, parse_digest
 from .errors import SurveyError
 from .fsutil import (
-    atomic_write,
     content_lock,
     inside,
     remove_stale_temporaries,
@@ -269,27 +268,28 @@ def _finish(
     return {slug: texts[slug] if slug in texts else store[slug].text for slug in merger.entries}
 
 
-def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> list[Path]:
-    """Return the digests to read, copying outside files into `content/digests/` first."""
+def _resolve_paths(config: Config, paths: Sequence[Path] | None) -> dict[Path, Path]:
+    """Map each digest to read to where it lives in `content/digests/`, in ingest order.
+
+    A file from elsewhere is read where it is, so that its errors name it, and is copied in
+    only with the entries it brings (`_ingest`): a failed ingest leaves no copy behind.
+    """
     if not paths:
-        return safe_files(config.digests_dir, "*.txt", config.content_dir)
-    resolved = []
+        return {path: path for path in safe_files(config.digests_dir, "*.txt", config.content_dir)}
+    resolved = {}
     for path in paths:
         if not path.is_file():
             raise SurveyError(f"{path}: no such digest file")
-        if not inside(path, config.digests_dir):
-            path = _import_digest(path, config.digests_dir)
-        resolved.append(path)
-    return sorted(set(resolved))
+        target = path if inside(path, config.digests_dir) else _import_target(path, config)
+        resolved[target if target.exists() else path] = target
+    return dict(sorted(resolved.items(), key=lambda item: item[1]))
 
 
-def _import_digest(path: Path, digests_dir: Path) -> Path:
-    target = digests_dir / path.name
-    data = path.read_bytes()
-    if target.exists() and target.read_bytes() != data:
+def _import_target(path: Path, config: Config) -> Path:
+    """Return where an outside digest goes; refuse a different file already there."""
+    target = config.digests_dir / path.name
+    if target.exists() and target.read_bytes() != path.read_bytes():
         raise SurveyError(f"{target} already exists with other content; rename {path.name}")
-    if not target.exists():
-        atomic_write(target, data)
     return target
 
 
@@ -330,7 +330,8 @@ def _ingest(
     remove_stale_temporaries(config.papers_dir, ".*.tmp")
     remove_stale_temporaries(config.content_dir, ".digests.yaml.*.tmp")
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
-    digests = _parse_all(_resolve_paths(config, paths), ledger, digest_date, progress)
+    sources = _resolve_paths(config, paths)
+    digests = _parse_all(list(sources), ledger, digest_date, progress)
     store = load_store(config.papers_dir, config.content_dir, config.cache_dir)
     topics = load_topics(require_inside(config.topics_file, config.content_dir))
     merger = _Merger(store, config.papers_dir)
@@ -345,6 +346,9 @@ def _ingest(
                 writes.add(config.papers_dir / f"{slug}.yaml", text)
 
         texts = _finish(merger, store, topics, config.cache_dir, touched_only, stage)
+        for source, target in sources.items():
+            if source != target:  # a digest from elsewhere, copied in with its entries
+                writes.add(target, source.read_bytes())
         report = _report(digests, slugs_by_digest, merger.created_by, changed)
         report.entries = len(texts)
         report.written.extend(sorted(writes.commit()))

@@ -209,6 +209,23 @@ def test_ingest_copies_an_outside_digest_in(project: Path, cli, tmp_path: Path) 
     assert "fresh (spaced): 70 papers: 70 new" in output
 
 
+def test_an_outside_digest_with_a_taken_name_is_refused_unless_it_is_the_same(
+    project: Path, cli, tmp_path: Path
+) -> None:
+    shipped = project / "content" / "digests" / "004_82dc2b5f30b14b6a.txt"
+    cli(project, "ingest")
+    same = tmp_path / shipped.name
+    same.write_bytes(shipped.read_bytes())
+    before = snapshot(project / "content")
+    assert "70 unchanged" in cli(project, "ingest", str(same)).output
+    assert snapshot(project / "content") == before
+    same.write_bytes(shipped.read_bytes() + b"\n")
+    result = cli(project, "ingest", str(same), ok=False)
+    assert result.exit_code == 1
+    assert f"{shipped} already exists with other content; rename {shipped.name}" in result.output
+    assert snapshot(project / "content") == before
+
+
 BAD_INPUTS = {
     "empty": (b"", 1, "empty digest"),
     "blank": (b"\n\n  \n", 1, "empty digest"),
@@ -249,6 +266,22 @@ def test_bad_digest_fails_clearly_and_writes_nothing(
         snapshot(root / "content" / "papers"),
         (root / "content" / "digests.yaml").read_bytes(),
     ) == before
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_a_bad_digest_from_elsewhere_is_named_where_it_is_and_not_copied_in(
+    ingested: tuple[Path, str], cli, tmp_path: Path, name: str
+) -> None:
+    """`survey ingest PATH` copies an outside digest in only with the entries it brings."""
+    root = ingested[0]
+    data, line, message = BAD_INPUTS[name]
+    bad = tmp_path / f"zz_{name}.txt"
+    bad.write_bytes(data)
+    before = snapshot(root / "content")
+    result = cli(root, "ingest", str(bad), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{bad}:{line}: {message}" in result.output
+    assert snapshot(root / "content") == before
 
 
 def test_the_shipped_content_is_what_ingest_writes(tmp_path: Path, cli) -> None:
