@@ -104,8 +104,9 @@ def ingest(
 ) -> None:
     """Parse digests into one YAML entry per paper in content/papers/.
 
-    PATHS default to every digest in content/digests/; files elsewhere are copied in
-    first. Re-ingesting is a no-op; curated fields and any keys you add are never touched.
+    PATHS default to every digest in content/digests/; files elsewhere are copied there
+    with the entries they bring (not after an error). Re-ingesting is a no-op; curated
+    fields and any keys you add are never touched.
     """
     from .ingest import ingest as run_ingest
 
