@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 from . import cache, entrycache, parallel
 from .config import Config
 from .errors import BuildError, SurveyError
-from .fsutil import content_lock, remove_stale_temporaries, require_inside, tree_files
+from .fsutil import (
+    content_lock,
+    remove_stale_temporaries,
+    require_inside,
+    tree_files,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from .searchdoc import SearchDoc
@@ -76,9 +82,7 @@ def load_site(
 
 
 def _write(root: Path, rel: str, data: bytes | str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    write_output(root / rel, data)
 
 
 def fingerprint(rel: str, data: bytes) -> str:

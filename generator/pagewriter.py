@@ -20,6 +20,7 @@ import jinja2
 from . import cache, parallel
 from .checks import Scan, scan_page
 from .errors import BuildError, ContentError
+from .fsutil import write_output
 from .render import (
     PageSpec,
     list_pages,
@@ -102,15 +103,13 @@ def compile_templates(env: jinja2.Environment, folder: Path) -> None:
 
 def _render_range(start: int, stop: int) -> dict[str, Scan]:
     """Render and write a slice of the job's pages; return each page's links and ids."""
-    scans = {}
+    scans, folders = {}, set()
     for spec in _JOB["specs"][start:stop]:
         try:
             html = render_page(_JOB["env"], spec, _JOB["site"], _JOB["asset"], _JOB["shared"])
         except jinja2.TemplateError as exc:
             raise RenderFailure(f"{spec.path} ({spec.template}): {exc}") from None
-        path = _JOB["dest"] / spec.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        write_output(_JOB["dest"] / spec.path, html, folders)
         scans[spec.path] = scan_page(html)
     return scans
 

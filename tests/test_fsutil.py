@@ -164,3 +164,22 @@ def test_staged_files_appear_only_on_commit_and_vanish_on_error(tmp_path: Path) 
         assert writes.commit() == [kept]
     assert kept.read_text(encoding="utf-8") == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["kept.yaml"]
+
+
+def test_output_files_are_written_whole_in_new_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = "é" * 300_000  # 600,000 bytes: more than one write when the system writes less
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:65_536]))
+    folders: set[str] = set()
+    fsutil.write_output(tmp_path / "a" / "b" / "page.html", big, folders)
+    fsutil.write_output(tmp_path / "a" / "b" / "other.html", b"<p>", folders)
+    old = tmp_path / "old.txt"
+    old.write_text("a longer previous content", encoding="utf-8")
+    fsutil.write_output(old, "new")
+    assert (tmp_path / "a" / "b" / "page.html").read_text("utf-8") == big
+    assert (tmp_path / "a" / "b" / "other.html").read_bytes() == b"<p>"
+    assert old.read_text("utf-8") == "new"
+    assert folders == {str(tmp_path / "a" / "b")}
+    assert _mode(tmp_path / "a" / "b" / "page.html") == 0o666 & ~_umask()
