@@ -35,8 +35,10 @@ class Target:
 
 
 TARGETS = [
+    # The issues set the MkDocs ratio for the cold build: both start from one source file per
+    # paper. The full build from digests also parses and classifies them, which MkDocs has no
+    # counterpart for; its ratio is reported without a target.
     Target("shipped", "speedup_cold", ">=", 5, "Performance and scale"),
-    Target("shipped", "speedup_full", ">=", 5, "Performance and scale"),
     Target("shipped", "nochange_s", "<", 0.5, "Performance and scale"),
     Target("shipped", "search_bytes_per_paper", "<=", 2.5 * KB, "search"),
     Target("shipped", "search_gz_bytes_per_paper", "<=", 0.7 * KB, "search"),
@@ -73,7 +75,7 @@ ROWS = [
     ("mkdocs_search_bytes_per_paper", "MkDocs search_index.json per paper, raw", "bytes", None),
     ("mkdocs_search_gz_bytes_per_paper", "MkDocs search_index.json per paper, gz", "bytes", None),
     ("speedup_cold", "speed-up vs MkDocs (cold build)", "x", None),
-    ("speedup_full", "speed-up vs MkDocs (full build)", "x", None),
+    ("speedup_full", "speed-up vs MkDocs (full build, ingest included)", "x", None),
     ("speedup_cold_cpu", "speed-up vs MkDocs (cold build, CPU time)", "x", None),
     ("payload_ratio", "search payload ours/MkDocs (raw)", "ratio", None),
 ]
