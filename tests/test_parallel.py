@@ -1,14 +1,20 @@
-"""The fork-based work split: results in order, this process doing its share."""
+"""The fork-based work split: results in order, this process doing its share; the build's
+helper process: tasks in order, errors brought back, no waiting on a helper nobody needs."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from generator import parallel
+from generator.errors import ContentError
+
+needs_fork = pytest.mark.skipif(parallel.jobs_for(2, 2) < 2, reason="needs fork and 2 cores")
 
 
 def _square_and_pid(value: int) -> tuple[int, int]:
@@ -78,3 +84,83 @@ def test_an_error_in_the_body_lets_queued_work_finish_instead_of_killing_workers
                 pool.apply_async(_write_marker, (marker,))
             raise RuntimeError("stop")
     assert all(Path(marker).read_text(encoding="utf-8") == "done" for marker in markers)
+
+
+def _echo(value: object) -> tuple[object, int]:
+    return value, os.getpid()
+
+
+def _fail_on_entry(path: str) -> None:
+    raise ContentError(Path(path), 7, "bad entry")
+
+
+@needs_fork
+def test_the_helper_runs_tasks_in_order_in_one_other_process() -> None:
+    big = "x" * 3_000_000  # many times a pipe's buffer, both ways, queued before any wait
+    with parallel.helper() as helper:
+        assert helper.forked
+        waits = [helper.submit(_echo, big), helper.submit(_echo, 2), helper.submit(_echo, [3])]
+        results = [wait() for wait in waits]
+        nested = helper.submit(parallel.jobs_for, 100, 1)()
+    assert [value for value, _pid in results] == [big, 2, [3]]
+    assert len({pid for _value, pid in results} | {os.getpid()}) == 2
+    assert nested == 1  # no worker processes of its own
+
+
+@needs_fork
+def test_a_helper_tasks_error_comes_back_with_its_file_line_and_remote_traceback() -> None:
+    with parallel.helper() as helper:
+        wait = helper.submit(_fail_on_entry, "content/papers/x.yaml")
+        with pytest.raises(ContentError) as info:
+            wait()
+        assert helper.submit(_echo, 1)()[0] == 1  # the helper goes on with the next task
+    assert str(info.value).startswith("content/papers/x.yaml:7:")
+    assert "_fail_on_entry" in str(info.value.__cause__)
+
+
+@needs_fork
+def test_a_helper_that_dies_fails_its_waiters_instead_of_hanging() -> None:
+    with parallel.helper() as helper:
+        wait = helper.submit(os._exit, 3)
+        with pytest.raises(parallel.HelperError, match="ended"):
+            wait()
+
+
+@needs_fork
+def test_a_result_that_does_not_pickle_comes_back_as_an_error() -> None:
+    with parallel.helper() as helper:
+        with pytest.raises(parallel.HelperError, match="unpicklable"):
+            helper.submit(_make_lock)()
+        assert helper.submit(_echo, 1)()[0] == 1
+
+
+def _make_lock() -> object:
+    import threading
+
+    return threading.Lock()
+
+
+@needs_fork
+def test_an_error_in_the_body_stops_the_helper_at_once() -> None:
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="stop"):
+        with parallel.helper() as helper:
+            helper.submit(time.sleep, 60)
+            raise RuntimeError("stop")
+    assert time.perf_counter() - started < 30  # not the minute the queued work would take
+
+
+@needs_fork
+def test_the_helper_leaves_this_process_output_to_this_process() -> None:
+    """The helper exits without flushing what this process had buffered at the fork."""
+    code = (
+        "import sys\n"
+        "from generator import parallel\n"
+        "sys.stdout.write('once')\n"
+        "with parallel.helper() as helper:\n"
+        "    helper.submit(len, 'abc')()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert run.stdout == "once"
