@@ -259,14 +259,18 @@ def build(
         progress("nothing changed since the last build")
         _remove_leftover_previous(config)
         return BuildReport(output=config.output_dir, unchanged=True)
-    if run_ingest and ingest_new_digests(config, progress):
-        stamp = _input_stamp(config, strict)
-    with content_lock(config.lock_file):
-        # Past the ingest check, an ingest has compiled the topic rules as they are now.
-        report = _build_locked(config, strict, progress, check_rules=not run_ingest)
-        with _removing_previous(config.output_dir):
-            _save_stamps(config, stamp, report)
-        return report
+    from .render import precompile  # imported here, so the helper forked next has Jinja
+
+    with parallel.helper() as helper:  # it compiles the templates while this one ingests
+        compiled = helper.submit(precompile, config.templates_dir)
+        if run_ingest and ingest_new_digests(config, progress):
+            stamp = _input_stamp(config, strict)
+        with content_lock(config.lock_file):
+            # Past the ingest check, an ingest has compiled the topic rules as they are now.
+            report = _build_locked(config, strict, progress, not run_ingest, helper, compiled)
+            with _removing_previous(config.output_dir):
+                _save_stamps(config, stamp, report)
+            return report
 
 
 def _save_stamps(config: Config, stamp: str, report: BuildReport) -> None:
@@ -343,9 +347,13 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
 
 
 def _build_locked(
-    config: Config, strict: bool, progress: Progress, check_rules: bool
+    config: Config,
+    strict: bool,
+    progress: Progress,
+    check_rules: bool,
+    helper: parallel.Helper,
+    compiled: Callable[[], Mapping[str, bytes]],
 ) -> BuildReport:
-    from .render import precompile
     from .search_site import import_index_code
 
     output = config.output_dir
@@ -353,22 +361,20 @@ def _build_locked(
     remove_stale_temporaries(output.parent, f".{output.name}.tmp-*")
     tmp: Path | None = None
     try:
-        # The helper uses the core that reading the content leaves idle: it reads part of
-        # the entries when none are cached, compiles the templates and imports numpy and the
-        # search index code; then it ranks related papers and builds the index. The build
+        # The helper uses the core that reading the content leaves idle: having compiled the
+        # templates, it reads part of the entries when none are cached and imports numpy and
+        # the search index code; then it ranks related papers and builds the index. The build
         # shows topic rules but never runs them: unless an ingest has just compiled them, it
         # checks their regexes last, while the helper finishes the index.
-        with parallel.helper() as helper:
-            tail = _read_tail(config, helper)
-            compiled = helper.submit(precompile, config.templates_dir)
-            helper.submit(import_index_code)
-            site = load_site(config, related=False, check_patterns=False, tail=tail)
-            progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
-            tmp = _new_output_folder(output)
-            report, finished = _write_with_helper(site, tmp, progress, helper, compiled)
-            if check_rules:
-                _check_topic_rules(config)
-            report.output_stamp = finished()
+        tail = _read_tail(config, helper)
+        helper.submit(import_index_code)
+        site = load_site(config, related=False, check_patterns=False, tail=tail)
+        progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
+        tmp = _new_output_folder(output)
+        report, finished = _write_with_helper(site, tmp, progress, helper, compiled)
+        if check_rules:
+            _check_topic_rules(config)
+        report.output_stamp = finished()
         report.listing = tree_files(tmp)
         report.files = len(report.listing)
         report.warnings = [*site.warnings, *report.warnings]
