@@ -22,6 +22,7 @@ from .checks import Scan, scan_page
 from .errors import BuildError, ContentError
 from .fsutil import write_output
 from .render import (
+    Chrome,
     PageSpec,
     list_pages,
     make_environment,
@@ -151,7 +152,9 @@ def write_pages(
 
     env = make_environment(site.config.templates_dir, compiled)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
-    _JOB.update(env=env, site=site, dest=dest, asset=asset_lookup(names), shared=site_globals(site))
+    asset = asset_lookup(names)
+    shared = {**site_globals(site), "chrome": Chrome(env, site.config, asset)}
+    _JOB.update(env=env, site=site, dest=dest, asset=asset, shared=shared)
     try:
         lists = list(list_pages(site))
         jobs = parallel.jobs_for(len(site.papers), LIST_PARALLEL_MIN)  # few pages, long lists
