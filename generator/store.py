@@ -20,7 +20,7 @@ from .fsutil import safe_files
 from .models import Curated, Entry, Link, Observation, PartialDate, TopicMatch, Variant
 from .yamlio import dumps, loads
 
-HEAD_START = 130  # entries a build's helper process could read while it compiles templates
+HEAD_START = 180  # entries' worth of a build helper's other early work (see tail_share)
 Cached = entrycache.Cached
 
 HEADER = (
@@ -237,7 +237,8 @@ def tail_share(count: int) -> int:
     """Return how many of `count` entry files `read_tail` reads in another process.
 
     About half, less what that process does first in a build (compiling templates, importing
-    the index code): about HEAD_START entries' worth of work.
+    the index code) before the related papers it ranks are wanted: about HEAD_START entries'
+    worth of work. A survey of up to 361 entries is read by the build's own process alone.
     """
     return max(0, count // 2 - HEAD_START)
 

@@ -16,8 +16,13 @@ from generator.store import load_store
 
 
 @pytest.fixture
-def papers(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the shipped entries, its cache empty and nothing held in memory."""
+def papers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the shipped entries, its cache empty and nothing held in memory.
+
+    The other process's share is tuned for speed (at this size it can be nothing): here it
+    is set so that both processes read some entries.
+    """
+    monkeypatch.setattr(store, "HEAD_START", 20)
     entrycache.forget()
     root = make_project(tmp_path / "proj", digests=False, papers=True)
     yield root / "content" / "papers"
