@@ -269,19 +269,25 @@ class _Worker:
             os.kill(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        """Let the worker finish the queued tasks and exit; wait for it."""
+        """Let the worker finish the queued tasks and exit; wait for it (kill it if interrupted)."""
         with self._changed:
             self._outbox.append(None)
             self._changed.notify_all()
-        for thread in self._threads:
-            thread.join()
-        os.waitpid(self.pid, 0)
+        try:
+            for thread in self._threads:
+                thread.join()
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            os.waitpid(self.pid, 0)
 
 
 def _serve(task_in: int, result_out: int) -> None:
     """Run tasks from `task_in` in order, answering each on `result_out`; exit at its end."""
     global _enabled
     _enabled = False  # no worker processes of its own, as for a daemonic pool worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops it (`helper`)
     code = 0
     try:
         while True:

@@ -4,6 +4,7 @@ helper process: tasks in order, errors brought back, no waiting on a helper nobo
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -164,3 +165,22 @@ def test_the_helper_leaves_this_process_output_to_this_process() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert run.stdout == "once"
+
+
+@needs_fork
+def test_ctrl_c_is_left_to_this_process_which_stops_the_helper() -> None:
+    """A terminal sends SIGINT to both processes: the helper ignores it, this one decides."""
+    with parallel.helper() as helper:
+        pid = helper.submit(os.getpid)()
+        nap = helper.submit(time.sleep, 0.5)
+        time.sleep(0.1)
+        os.kill(pid, signal.SIGINT)
+        assert nap() is None  # the task was not interrupted
+    with pytest.raises(KeyboardInterrupt):
+        with parallel.helper() as helper:
+            pid = helper.submit(os.getpid)()
+            helper.submit(time.sleep, 60)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the interrupt arrives here
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped, not left to sleep a minute
