@@ -325,15 +325,16 @@ def _receive(fd: int) -> Any:
     return pickle.loads(_read_exactly(fd, length))
 
 
-def _read_exactly(fd: int, count: int) -> bytes:
-    chunks = []
-    while count:
-        chunk = os.read(fd, min(count, 1 << 20))
-        if not chunk:
+def _read_exactly(fd: int, count: int) -> bytearray:
+    """Read `count` bytes into one buffer (a result can be hundreds of MB at 100k papers)."""
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    while view:
+        got = os.readv(fd, [view])
+        if not got:
             raise EOFError
-        chunks.append(chunk)
-        count -= len(chunk)
-    return b"".join(chunks)
+        view = view[got:]
+    return buffer
 
 
 def _write_message(fd: int, data: bytes) -> None:
