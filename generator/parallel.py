@@ -195,9 +195,12 @@ class _Worker:
         self._result_in, result_out = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the worker: it never returns from here
-            os.close(self._task_out)
-            os.close(self._result_in)
-            _serve(task_in, result_out)
+            try:
+                os.close(self._task_out)
+                os.close(self._result_in)
+                _serve(task_in, result_out)  # exits the process itself
+            finally:
+                os._exit(1)  # never run the parent's code on after a failure here
         os.close(task_in)
         os.close(result_out)
         self._outbox: deque[bytes | None] = deque()
@@ -286,10 +289,10 @@ class _Worker:
 def _serve(task_in: int, result_out: int) -> None:
     """Run tasks from `task_in` in order, answering each on `result_out`; exit at its end."""
     global _enabled
-    _enabled = False  # no worker processes of its own, as for a daemonic pool worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops it (`helper`)
     code = 0
     try:
+        _enabled = False  # no worker processes of its own, as for a daemonic pool worker
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops it (`helper`)
         while True:
             try:
                 task, args = _receive(task_in)

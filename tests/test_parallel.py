@@ -184,3 +184,23 @@ def test_ctrl_c_is_left_to_this_process_which_stops_the_helper() -> None:
             time.sleep(5)  # the interrupt arrives here
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped, not left to sleep a minute
+
+
+@needs_fork
+def test_a_helper_that_fails_to_start_exits_without_running_this_process_code() -> None:
+    code = (
+        "from generator import parallel\n"
+        "def broken(*args):\n"
+        "    raise ValueError('no signals here')\n"
+        "parallel.signal.signal = broken  # the helper's first step fails\n"
+        "try:\n"
+        "    with parallel.helper() as helper:\n"
+        "        helper.submit(len, 'abc')()\n"
+        "except parallel.HelperError:\n"
+        "    print('helper error')\n"
+        "print('end')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert (run.stdout, run.stderr) == ("helper error\nend\n", "")
