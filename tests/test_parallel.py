@@ -154,17 +154,22 @@ def test_an_error_in_the_body_stops_the_helper_at_once() -> None:
 @needs_fork
 def test_the_helper_leaves_this_process_output_to_this_process() -> None:
     """The helper exits without flushing what this process had buffered at the fork."""
-    code = (
-        "import sys\n"
-        "from generator import parallel\n"
-        "sys.stdout.write('once')\n"
-        "with parallel.helper() as helper:\n"
-        "    helper.submit(len, 'abc')()\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    run = _python(
+        "import sys",
+        "from generator import parallel",
+        "sys.stdout.write('once')",
+        "with parallel.helper() as helper:",
+        "    helper.submit(len, 'abc')()",
     )
     assert run.stdout == "once"
+
+
+def _python(*lines: str) -> subprocess.CompletedProcess:
+    """Run the lines as a Python program of its own; it must succeed."""
+    program = "\n".join(lines) + "\n"
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
 
 
 @needs_fork
@@ -188,19 +193,16 @@ def test_ctrl_c_is_left_to_this_process_which_stops_the_helper() -> None:
 
 @needs_fork
 def test_a_helper_that_fails_to_start_exits_without_running_this_process_code() -> None:
-    code = (
-        "from generator import parallel\n"
-        "def broken(*args):\n"
-        "    raise ValueError('no signals here')\n"
-        "parallel.signal.signal = broken  # the helper's first step fails\n"
-        "try:\n"
-        "    with parallel.helper() as helper:\n"
-        "        helper.submit(len, 'abc')()\n"
-        "except parallel.HelperError:\n"
-        "    print('helper error')\n"
-        "print('end')\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    run = _python(
+        "from generator import parallel",
+        "def broken(*args):",
+        "    raise ValueError('no signals here')",
+        "parallel.signal.signal = broken  # the helper's first step fails",
+        "try:",
+        "    with parallel.helper() as helper:",
+        "        helper.submit(len, 'abc')()",
+        "except parallel.HelperError:",
+        "    print('helper error')",
+        "print('end')",
     )
     assert (run.stdout, run.stderr) == ("helper error\nend\n", "")
