@@ -53,13 +53,19 @@ def write_output(path: Path, data: bytes | str, folders: set[str] | None = None)
         os.makedirs(folder, exist_ok=True)
         if folders is not None:
             folders.add(folder)
-    view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, payload)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to a file descriptor (one `os.write` may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _umask() -> int:

@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .fsutil import write_all
+
 MAX_JOBS = 4
 _enabled = True
 
@@ -342,10 +344,8 @@ def _read_exactly(fd: int, count: int) -> bytearray:
 
 def _write_message(fd: int, data: bytes) -> None:
     """Write `data` after its length (`_receive` reads it back)."""
-    for part in (_LENGTH.pack(len(data)), data):
-        view = memoryview(part)
-        while view:
-            view = view[os.write(fd, view) :]
+    write_all(fd, _LENGTH.pack(len(data)))
+    write_all(fd, data)
 
 
 def ranges(count: int, parts: int) -> list[tuple[int, int]]:
