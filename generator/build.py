@@ -259,10 +259,8 @@ def build(
         progress("nothing changed since the last build")
         _remove_leftover_previous(config)
         return BuildReport(output=config.output_dir, unchanged=True)
-    from .render import precompile  # imported here, so the helper forked next has Jinja
-
     with parallel.helper() as helper:  # it compiles the templates while this one ingests
-        compiled = helper.submit(precompile, config.templates_dir)
+        compiled = helper.submit(_precompile, config.templates_dir)
         if run_ingest and ingest_new_digests(config, progress):
             stamp = _input_stamp(config, strict)
         with content_lock(config.lock_file):
@@ -271,6 +269,13 @@ def build(
             with _removing_previous(config.output_dir):
                 _save_stamps(config, stamp, report)
             return report
+
+
+def _precompile(templates_dir: Path) -> dict[str, bytes]:
+    """Import Jinja and compile the templates (in the helper, forked before Jinja's import)."""
+    from .render import precompile  # this process imports it only to render, later
+
+    return precompile(templates_dir)
 
 
 def _save_stamps(config: Config, stamp: str, report: BuildReport) -> None:
