@@ -430,20 +430,19 @@ def _write_with_helper(
     """Write the site into `tmp`, the helper ranking related papers and indexing meanwhile.
 
     Neither the search index nor the list pages use related papers: the list pages are
-    written while the helper ranks them (with numpy, which it imported for the index).
+    written while the helper ranks them, on its analysis of the papers for the index.
     Once the pages are written the helper also stamps the folder, after the search payload
     and while this process checks the links (a folder's stamp does not change when it is
     renamed into place). Return the report and the function that waits for the helper's
     work and returns that stamp.
     """
-    from .related import related_papers
-    from .search_site import search_docs
-    from .site import related_texts
+    from .search_site import related_on_index, search_docs
 
     config = site.config
     previous = config.output_dir if config.output_dir.is_dir() else None
-    related = helper.submit(related_papers, related_texts(site), config.related_count, True)
-    search_done = helper.submit(_write_search, search_docs(site), config, tmp)
+    docs, slugs = search_docs(site), [paper.slug for paper in site.papers]
+    related = helper.submit(related_on_index, docs, slugs, config.related_count, config.cache_dir)
+    search_done = helper.submit(_write_search, docs, config, tmp)
     stamped: list[Callable[[], str]] = []
 
     def stamp() -> None:

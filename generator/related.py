@@ -4,6 +4,10 @@ A document is represented by its TOP_TERMS heaviest sublinear TF-IDF terms, and 
 it to at most MAX_POSTINGS holders of the term. Its related papers are the `k` others with the
 highest dot product, rounded to SCORE_DIGITS, ties going to the smaller slug.
 
+Its terms are the search index's (`terms.py`) less stop words, numbers and one-letter terms.
+`related_papers` analyses texts; a build ranks on the analysis the index makes anyway, with
+the same result (`related_from_counts`).
+
 Small corpora are ranked in pure Python. From NUMPY_MIN documents on, numpy (imported only
 then) does the same arithmetic on arrays, a block of documents at a time, and the output is
 the same: every weight and product is the same IEEE operation on the same operands, every
@@ -19,7 +23,6 @@ import itertools
 import math
 import os
 import random
-import re
 import sys
 from array import array
 from collections import Counter
@@ -27,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import parallel
+from .terms import TOKEN_RE, index_term, index_terms, normalize_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +51,6 @@ PACK_BITS = 63  # integer columns this wide in all are sorted as one int64
 PREFILTER = 64  # a row's first scores that bound its k-th best from below
 GRID_WIDTH = 256  # rows with more scores find their k-th best one by one
 
-_TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 STOP_WORDS = frozenset(
     """
     a about above across after afterwards again against all almost alone along already also
@@ -73,34 +76,52 @@ STOP_WORDS = frozenset(
 )
 
 
+def _stop_terms() -> frozenset[str]:
+    """Return the index terms of the stop words (stems: `use`, `used` and `using` are `us`)."""
+    return frozenset(term for word in STOP_WORDS if (term := index_term(word)) is not None)
+
+
+_STOP_TERMS = _stop_terms()
+
+
+def weighed(term: str | None) -> bool:
+    """Tell whether related papers weigh an index term: not a stop word, number or letter."""
+    return (
+        term is not None
+        and len(term) >= MIN_LENGTH
+        and not term.isdigit()
+        and term not in _STOP_TERMS
+    )
+
+
 def tokens(text: str) -> list[str]:
-    """Split `text` into lowercase terms without stop words, numbers or 1-letter words."""
-    return _chunk_terms(text.casefold())
+    """Return the terms of `text` that related papers weigh, in order.
+
+    They are its search index terms (see `terms.py`: lowercased, split at whitespace and
+    hyphens, trimmed, stemmed) less stop words, numbers and one-letter terms.
+    """
+    return [term for term in index_terms(normalize_text(text).lower()) if weighed(term)]
 
 
-def _chunk_terms(folded: str) -> list[str]:
-    """Return the index terms of casefolded text."""
-    return [term for word in _TOKEN.findall(folded) if (term := _term(word))]
+def _chunks(text: str) -> list[str]:
+    """Split a text, normalized and lowercased, at whitespace (where no token spans)."""
+    return normalize_text(text).lower().split()
 
 
-def _term(word: str) -> str:
-    """Return the index term for a lowercase word, or '' when the word is not indexed."""
-    if len(word) < MIN_LENGTH or word in STOP_WORDS or word.isdigit():
-        return ""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]  # a plain plural: `models` matches `model`
-    return word
+def _chunk_terms(chunk: str) -> tuple[str, ...]:
+    """Return the weighed terms of one chunk, in order."""
+    return tuple(term for raw in TOKEN_RE.findall(chunk) if weighed(term := index_term(raw)))
 
 
 def _term_counts(text: str, cache: dict[str, tuple[str, ...]]) -> Counter[str]:
     """Count the terms of `text`, in order of first use, as `tokens` finds them.
 
-    No token spans whitespace, so each whitespace-separated chunk is tokenized once per corpus
-    (`cache` maps chunk -> terms) and the chunks' terms, chained, are the text's terms in order.
+    Each whitespace-separated chunk is tokenized once per corpus (`cache` maps chunk ->
+    terms) and the chunks' terms, chained, are the text's terms in order.
     """
-    chunks = text.casefold().split()
+    chunks = _chunks(text)
     for chunk in set(chunks).difference(cache):
-        cache[chunk] = tuple(_chunk_terms(chunk))
+        cache[chunk] = _chunk_terms(chunk)
     return Counter(itertools.chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
@@ -261,17 +282,80 @@ class _Vocabulary:
 def _numpy_ranking(texts: Sequence[str], slugs: Sequence[str], k: int) -> list[tuple[str, ...]]:
     """Rank every document's neighbours with numpy, exactly as `_python_ranking` does."""
     terms, counts = _count_blocks(texts)
+    return _rank_counts(terms, counts, slugs, k)
+
+
+def _rank_counts(
+    terms: list[str], counts: list[_Sparse], slugs: Sequence[str], k: int
+) -> list[tuple[str, ...]]:
+    """Rank every document's neighbours from its term counts (blocks of CSR rows)."""
     vectors = _Weighting(terms, counts).vectors(counts)
-    del counts
+    counts.clear()  # the caller's list too: its memory is free for the ranking
     if k <= 0:
-        return [()] * len(texts)
+        return [()] * len(slugs)
     _STATE.update(vectors=vectors, index=_posting_matrix(vectors, len(terms)), slugs=slugs, k=k)
     try:
-        jobs = parallel.jobs_for(len(texts), PARALLEL_MIN)
-        parts = parallel.starmap(_rank_range, parallel.ranges(len(texts), jobs), jobs)
+        jobs = parallel.jobs_for(len(slugs), PARALLEL_MIN)
+        parts = parallel.starmap(_rank_range, parallel.ranges(len(slugs), jobs), jobs)
     finally:
         _STATE.clear()
     return [item for part in parts for item in part]
+
+
+def related_from_counts(
+    slugs: Sequence[str],
+    terms: Sequence[str],
+    fields: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    k: int = 5,
+) -> dict[str, tuple[str, ...]]:
+    """Rank related papers on index terms counted already, field by field (by the search index).
+
+    Documents come in slug order. Each field is CSR rows, one per document: (row pointers,
+    term numbers into `terms`, counts), each row's terms in order of first use, as `tokens`
+    finds them before dropping the terms not weighed. A document's text is its fields
+    joined: the result equals `related_papers` on those texts.
+    """
+    import numpy as np
+
+    if any(a >= b for a, b in itertools.pairwise(slugs)):
+        raise ValueError("related_from_counts: slugs must be unique and sorted")
+    weigh = np.zeros(len(terms), dtype=bool)
+    for field in fields:
+        weigh[field[1]] = True
+    present = np.flatnonzero(weigh)  # numbers of the terms these documents use
+    weigh[present] = [weighed(terms[i]) for i in present.tolist()]
+    blocks = [
+        _joined_fields(fields, first, min(first + COUNT_BLOCK, len(slugs)), weigh)
+        for first in range(0, len(slugs), COUNT_BLOCK)
+    ]
+    used = np.zeros(len(terms), dtype=bool)
+    for block in blocks:
+        used[block.cols] = True
+    number = np.cumsum(used) - 1  # the used terms, numbered in their order in `terms`
+    counts = [block._replace(cols=number[block.cols]) for block in blocks]
+    names = [terms[i] for i in np.flatnonzero(used).tolist()]
+    return dict(zip(slugs, _rank_counts(names, counts, slugs, k), strict=True))
+
+
+def _joined_fields(
+    fields: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    first: int,
+    stop: int,
+    weigh: np.ndarray,
+) -> _Sparse:
+    """Return the weighed term counts of documents first..stop, their fields joined."""
+    import numpy as np
+
+    docs, terms, counts = [], [], []
+    for ptr, cols, vals in fields:
+        rows = slice(int(ptr[first]), int(ptr[stop]))
+        docs.append(_row_numbers(ptr[first : stop + 1] - ptr[first]))
+        terms.append(cols[rows].astype(np.intp))
+        counts.append(vals[rows].astype(np.intp))
+    order = np.argsort(np.concatenate(docs), kind="stable")  # a document's fields in order
+    docs, terms, counts = (np.concatenate(parts)[order] for parts in (docs, terms, counts))
+    kept = weigh[terms]
+    return _counted(docs[kept], terms[kept], stop - first, counts[kept])
 
 
 def _count_blocks(texts: Sequence[str]) -> tuple[list[str], list[_Sparse]]:
@@ -292,7 +376,7 @@ def _count_block(texts: Sequence[str], vocabulary: _Vocabulary) -> _Sparse:
     ends = [0]
     number = vocabulary.chunks.__getitem__
     for text in texts:
-        chunks += map(number, text.casefold().split())  # no token spans whitespace
+        chunks += map(number, _chunks(text))
         ends.append(len(chunks))
     ptr, terms = vocabulary.chunk_terms()
     chunk = np.array(chunks, dtype=np.intp)
@@ -311,8 +395,13 @@ def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return spans
 
 
-def _counted(docs: np.ndarray, terms: np.ndarray, count: int) -> _Sparse:
-    """Return each document's distinct terms in order of first use, with their counts."""
+def _counted(
+    docs: np.ndarray, terms: np.ndarray, count: int, times: np.ndarray | None = None
+) -> _Sparse:
+    """Return each document's distinct terms in order of first use, with their counts.
+
+    Each (document, term) pair is one use of the term, or `times` uses.
+    """
     import numpy as np
 
     by_doc, by_term, places = _sort_together(docs, terms, np.arange(len(terms)))
@@ -322,7 +411,10 @@ def _counted(docs: np.ndarray, terms: np.ndarray, count: int) -> _Sparse:
     first = np.zeros(len(terms), dtype=bool)
     first[places[starts]] = True
     counts = np.zeros(len(terms), dtype=np.intp)
-    counts[places[starts]] = np.diff(starts, append=len(terms))
+    if times is None:
+        counts[places[starts]] = np.diff(starts, append=len(terms))
+    elif len(starts):
+        counts[places[starts]] = np.add.reduceat(times[places], starts)
     return _Sparse(_ptr(docs[first], count), terms[first], counts[first])
 
 

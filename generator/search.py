@@ -41,7 +41,6 @@ import hashlib
 import json
 import math
 import re
-import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -55,7 +54,6 @@ from lunr.index import Index
 from lunr.pipeline import Pipeline
 from lunr.query import Query, QueryPresence
 from lunr.query_parser import QueryParser
-from lunr.stop_word_filter import WORDS as STOP_WORDS
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 from lunr.token_set import TokenSet
@@ -74,6 +72,7 @@ from .search_postings import (
 )
 from .searchdoc import SearchDoc
 from .stemmer import STEMMER, stem
+from .terms import SEPARATORS, TOKEN_RE, index_terms, normalize_text, trim_word
 
 FORMAT = 1
 LUNR_VERSION = "2.3.9"
@@ -89,52 +88,19 @@ B = 0.75
 TRIMMER_NAME = "surveyTrimmer"
 DATA_GLOBAL = "SurveySearchData"
 
-# Union of Python's str.isspace() and JavaScript's \s, so both sides normalize alike.
-_SPACE_RE = re.compile(
-    "[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+"
-)
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _EDIT_RE = re.compile("~([0-9]+)")
 _STARS_RE = re.compile(r"\*{2,}")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _JS_UNSAFE = tuple((c, f"\\u{ord(c):04x}") for c in "<>&\u2028\u2029")
-# lunr.py's Tokenizer splits on these; a regex finds the same tokens much faster.
-_TOKEN_RE = re.compile("[^ \t\n\r\f\v\xa0-]+")
-_SEPARATORS = frozenset(" -")
 
 
 # ---------------------------------------------------------------- text and pipeline
-
-
-def normalize_text(text: str) -> str:
-    """Return NFC text with lone surrogates replaced and whitespace runs collapsed."""
-    if text.isascii():  # the common case: str.split knows exactly the ASCII of _SPACE_RE
-        return " ".join(text.split())
-    text = _SURROGATE_RE.sub("\ufffd", text)
-    return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
 
 
 @lru_cache(maxsize=1024)
 def _label(text: str) -> str:
     """Return a normalized topic label (few distinct values, met once per document)."""
     return normalize_text(text)
-
-
-def _is_word_char(char: str) -> bool:
-    """Return whether a character is a letter, a number or `_` (JS `[\\p{L}\\p{N}_]`)."""
-    return char == "_" or unicodedata.category(char)[0] in "LN"
-
-
-def trim_word(text: str) -> str:
-    """Strip non-word characters from both ends; keep the text if nothing would remain."""
-    if text[:1].isalnum() and text[-1:].isalnum() and text[0].isascii() and text[-1].isascii():
-        return text  # the common case: ASCII letters or digits at both ends
-    start, end = 0, len(text)
-    while start < end and not _is_word_char(text[start]):
-        start += 1
-    while end > start and not _is_word_char(text[end - 1]):
-        end -= 1
-    return text[start:end] if end > start else text
 
 
 def survey_trimmer(token: Token, i: int | None = None, tokens: list | None = None) -> Token:
@@ -169,20 +135,6 @@ def _index_pipeline() -> Pipeline:
     return pipeline
 
 
-_STOP_WORDS = frozenset(STOP_WORDS)
-
-
-@lru_cache(maxsize=200_000)
-def _term_for(raw: str) -> str | None:
-    """Apply the index pipeline's steps to one lowercased token, without its Token objects.
-
-    Same result as `_index_pipeline().run([Token(raw)])` (tests check it on every token of
-    the shipped papers), at a fraction of the cost.
-    """
-    word = trim_word(raw)
-    return None if word in _STOP_WORDS else stem(word)
-
-
 def _lower_offsets(text: str, lowered: str) -> list[int] | None:
     """Map offsets in `lowered` (`text.lower()`) back to `text`, or None if lengths agree."""
     if len(lowered) == len(text):
@@ -195,9 +147,9 @@ def _lower_offsets(text: str, lowered: str) -> list[int] | None:
 
 
 def analyze(text: str, positions_until: int = -1) -> FieldTerms:
-    """Count a field's terms; keep start offsets (code points) of those up to an offset."""
+    """Count a normalized field's terms; keep start offsets (code points) up to an offset."""
     lowered = text.lower()
-    terms = list(map(_term_for, _TOKEN_RE.findall(lowered)))
+    terms = index_terms(lowered)
     tf = Counter(terms)
     length = len(terms) - tf.pop(None, 0)
     starts = _starts(text, lowered, terms, positions_until) if positions_until >= 0 else {}
@@ -208,9 +160,9 @@ def _starts(text: str, lowered: str, terms: list[str | None], until: int) -> dic
     """Return the start offsets in `text` of the tokens starting up to `until`, by term."""
     offsets = _lower_offsets(text, lowered)
     if offsets is None:  # the common case: offsets agree, the text can be cut at `until`
-        found = [match.start() for match in _TOKEN_RE.finditer(lowered, 0, until + 1)]
+        found = [match.start() for match in TOKEN_RE.finditer(lowered, 0, until + 1)]
     else:
-        found = [offsets[match.start()] for match in _TOKEN_RE.finditer(lowered)]
+        found = [offsets[match.start()] for match in TOKEN_RE.finditer(lowered)]
         found = found[: bisect_right(found, until)]
     starts: dict[str, list[int]] = defaultdict(list)
     for term, start in zip(terms, found, strict=False):  # `found`: the first tokens'
@@ -221,13 +173,13 @@ def _starts(text: str, lowered: str, terms: list[str | None], until: int) -> dic
 
 def lunr_tokens(text: str) -> list[tuple[str, int]]:
     """Return (token, start) pairs exactly as lunr.py's Tokenizer would."""
-    return [(m[0], m.start()) for m in _TOKEN_RE.finditer(text.lower())]
+    return [(m[0], m.start()) for m in TOKEN_RE.finditer(text.lower())]
 
 
 def token_end(text: str, start: int) -> int:
     """Return where the token starting at `start` ends (next separator or end of text)."""
     end = start
-    while end < len(text) and text[end] not in _SEPARATORS:
+    while end < len(text) and text[end] not in SEPARATORS:
         end += 1
     return end
 
@@ -397,6 +349,27 @@ class SearchMemo:
             self.added += len(new)
         self.used = np.array([index[key] for key in keys], dtype=np.int64)
         return self.table.take(self.used)
+
+
+def related_by_terms(
+    docs: Sequence[SearchDoc], slugs: Sequence[str], k: int, memo: SearchMemo
+) -> dict[str, tuple[str, ...]]:
+    """Rank related papers on the index terms of the documents' titles and abstracts.
+
+    The documents are analysed as the index analyses them (into `memo`, where building the
+    payload finds them): the result equals `related_papers` on "title\nabstract" texts.
+    """
+    from .related import related_from_counts
+
+    order = sorted(range(len(docs)), key=slugs.__getitem__)
+    table = memo.table_for([docs[i] for i in order])
+    fields = [table.fields[FIELDS.index(name)] for name in ("title", "abstract")]
+    return related_from_counts(
+        [slugs[i] for i in order],
+        memo.vocab.terms,
+        [(field.first_row, field.ids, field.tf) for field in fields],
+        k,
+    )
 
 
 def _tabulate(docs: Sequence[AnalyzedDoc], vocab: Vocabulary) -> DocTable:

@@ -29,11 +29,20 @@ from .search import (
     analysis_key,
     build_search_files,
     order_docs,
+    related_by_terms,
 )
 from .search_postings import DocTable, Vocabulary, distinct
 
 TERMS = "search-terms"
 FILES = "search-files"
+
+
+def ranked_related(
+    docs: Sequence[SearchDoc], slugs: Sequence[str], k: int, cache_dir: Path
+) -> dict[str, tuple[str, ...]]:
+    """Rank related papers on the documents' index terms; keep their analysis for the payload."""
+    with _collector_paused():
+        return related_by_terms(docs, slugs, k, load_memo(cache_dir))
 
 
 def cached_search_files(
@@ -91,7 +100,18 @@ def _unseal(sealed: dict, key: str) -> Any:
         return None  # e.g. written under another numpy
 
 
+_HELD: dict[Path, SearchMemo] = {}
+
+
 def load_memo(cache_dir: Path) -> SearchMemo:
+    """Return the documents analysed so far: held by this process, or by the last build."""
+    memo = _HELD.get(cache_dir)
+    if memo is None:
+        memo = _HELD[cache_dir] = _read_memo(cache_dir)
+    return memo
+
+
+def _read_memo(cache_dir: Path) -> SearchMemo:
     """Return the documents analysed by the last build, or an empty memo."""
     value = _unseal(cache.load(cache_dir, TERMS), TERMS)
     try:
@@ -114,3 +134,9 @@ def save_memo(cache_dir: Path, memo: SearchMemo) -> None:
         table = table.renumbered(new_id)
     keys = [memo.keys[i] for i in kept.tolist()]
     cache.save(cache_dir, TERMS, _seal((vocab.terms, keys, table.narrowed()), TERMS))
+    _HELD[cache_dir] = SearchMemo(vocab=vocab, keys=keys, table=table)
+
+
+def forget() -> None:
+    """Drop the analyses held in memory (the cache files stay)."""
+    _HELD.clear()

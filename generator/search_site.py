@@ -46,6 +46,19 @@ def payload_files(docs: list[SearchDoc], shard_size: int, cache_dir: Path) -> di
     return cached_search_files(docs, shard_size, cache_dir)
 
 
+def related_on_index(
+    docs: list[SearchDoc], slugs: list[str], k: int, cache_dir: Path
+) -> dict[str, tuple[str, ...]]:
+    """Rank related papers on the search index's analysis of the documents (slug each).
+
+    Analysing the titles and abstracts once serves both: the payload made next in this
+    process (`payload_files`) reuses the analysis.
+    """
+    from .search_cache import ranked_related
+
+    return ranked_related(docs, slugs, k, cache_dir)
+
+
 def import_index_code() -> None:
     """Import the index code now (a process that will build the payload later calls this)."""
     from . import search_cache  # noqa: F401

@@ -16,7 +16,6 @@ from .fsutil import inside
 from .ledger import LedgerItem
 from .markup import plain_excerpt, render_markdown, tex_to_text
 from .models import Entry, Link, PartialDate
-from .related import related_papers
 from .topics import Topic
 
 OTHER_ID = "other"
@@ -274,6 +273,8 @@ def related_texts(site: Site) -> list[tuple[str, str]]:
 
 def rank_related(site: Site) -> dict[str, tuple[str, ...]]:
     """Return each paper's related papers by slug (text similarity, deterministic)."""
+    from .related import related_papers  # with the text analysis: only when ranking here
+
     return related_papers(related_texts(site), k=site.config.related_count)
 
 

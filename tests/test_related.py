@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from generator import related
 from generator.related import related_papers, synthetic_docs, tokens
+from generator.search import SearchDoc, SearchMemo, related_by_terms
 from generator.store import load_store
 
 CATS = [
@@ -88,11 +89,12 @@ def test_k_and_edge_cases() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("The Models use Transformers!", ["model", "transformer"]),
-        ("state-of-the-art LLMs in 2024", ["state-of-the-art", "llm"]),
+        ("The Models use Transformers!", ["model", "transform"]),  # the index's stems
+        ("state-of-the-art LLMs in 2024", ["state", "art", "llm"]),  # split at hyphens
         ("a b c x1 42 3d", ["x1", "3d"]),
-        ("class loss analysis status", ["class", "loss", "analysis", "status"]),
-        ("Über größere Modelle", ["über", "grössere", "modelle"]),
+        ("class loss analysis status", ["class", "loss", "analysi", "statu"]),
+        ("Über größere Modelle", ["über", "größere", "model"]),
+        ("using used uses use, we our the 2023", []),  # stop words by their stems
     ],
 )
 def test_tokens(text: str, expected: list[str]) -> None:
@@ -147,6 +149,22 @@ def shipped_docs() -> list[tuple[str, str]]:
     return [(slug, f"{s.entry.display_title}\n{s.entry.abstract}") for slug, s in store.items()]
 
 
+def index_ranked(docs: list[tuple[str, str]], k: int) -> tuple[dict, list[tuple[str, str]]]:
+    """Return related papers ranked on the search index's analysis of the documents.
+
+    Each text is cut into a title (its first third) and an abstract; also return the
+    documents as `related_papers` reads them: "title\nabstract".
+    """
+    split = [(slug, text[: len(text) // 3], text[len(text) // 3 :]) for slug, text in docs]
+    found = related_by_terms(
+        [SearchDoc(f"papers/{slug}.html", title, abstract) for slug, title, abstract in split],
+        [slug for slug, _, _ in split],
+        k,
+        SearchMemo(),
+    )
+    return found, [(slug, f"{title}\n{abstract}") for slug, title, abstract in split]
+
+
 def ranked_both_ways(
     docs: list[tuple[str, str]], k: int, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dict, dict]:
@@ -183,6 +201,23 @@ def test_numpy_ranks_shipped_papers_as_python(monkeypatch: pytest.MonkeyPatch) -
     assert sum(map(len, python.values())) > 4 * len(python)
 
 
+@pytest.mark.parametrize("source", ["shipped", "adversarial"])
+@pytest.mark.parametrize("k", [0, 5])
+def test_ranking_on_the_index_analysis_equals_ranking_the_texts(
+    source: str, k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = {"shipped": shipped_docs, "adversarial": adversarial_docs}[source]()
+    found, joined = index_ranked(docs, k)
+    python, numpy = ranked_both_ways(joined, k, monkeypatch)
+    assert found == python == numpy
+    assert list(found) == sorted(found)
+
+
+def test_ranking_on_the_index_analysis_needs_sorted_slugs() -> None:
+    with pytest.raises(ValueError, match="sorted"):
+        related.related_from_counts(["b", "a"], [], [], 5)
+
+
 @pytest.mark.parametrize(
     "docs",
     [[], [("one", "a lonely paper")], [("a", "same words"), ("b", "same words")]],
@@ -192,6 +227,7 @@ def test_numpy_handles_tiny_corpora(docs: list, monkeypatch: pytest.MonkeyPatch)
     for k in (0, 1, 5):
         python, numpy = ranked_both_ways(docs, k, monkeypatch)
         assert numpy == python
+        assert index_ranked(docs, k)[0] == related_papers(index_ranked(docs, k)[1], k)
 
 
 @pytest.mark.parametrize(
@@ -212,6 +248,9 @@ def test_numpy_tuning_does_not_change_the_ranking(
     for name, value in setting.items():
         monkeypatch.setattr(related, name, value)
     assert related_papers(docs, 5) == python
+    found, joined = index_ranked(docs, 5)
+    monkeypatch.setattr(related, "NUMPY_MIN", 10**9)
+    assert found == related_papers(joined, 5)
 
 
 def test_numpy_ranking_in_worker_processes_equals_in_line(
@@ -255,7 +294,7 @@ def test_numpy_vectors_index_and_scores_are_bit_identical(source: str) -> None:
         assert found == {j: s.hex() for j, s in related._scores(vector, index).items()}
 
 
-RECORDED = {  # sha256 of the output of the pure-Python ranking before numpy came in
+RECORDED = {  # sha256 of the output of the pure-Python ranking on the index's terms
     ("synthetic", 5): "4e79ef16ba2e603b",
     ("adversarial", 5): "6820cff4ffa46e39",
     ("adversarial", 7): "13e1dc024675d029",
@@ -324,6 +363,8 @@ def test_numpy_ranks_random_small_corpora_as_python(texts: list[str], k: int) ->
     with pytest.MonkeyPatch.context() as patch:
         python, numpy = ranked_both_ways(docs, k, patch)
     assert numpy == python
+    found, joined = index_ranked(docs, k)
+    assert found == related_papers(joined, k)
 
 
 def test_small_corpora_do_not_import_numpy() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +13,20 @@ import pytest
 from test_search_index import corpus_docs
 
 from generator import cache, search, search_cache
+from generator.related import related_papers
 from generator.search import SearchDoc, SearchMemo, build_search_files, order_docs
 from generator.search_cache import FILES, TERMS, cached_search_files, load_memo, payload_key
 from generator.search_postings import Vocabulary, distinct
 
 SHARD = 40  # several shards, so added documents shift every shard boundary
+
+
+@pytest.fixture(autouse=True)
+def _new_process() -> Iterator[None]:
+    """Start and end each test with no analyses held in memory, as a new process would."""
+    search_cache.forget()
+    yield
+    search_cache.forget()
 
 
 @pytest.fixture
@@ -80,10 +89,13 @@ def _steps() -> list[tuple[str, list[SearchDoc], int]]:
     ]
 
 
+@pytest.mark.parametrize("process", ["one process", "a process per build"])
 def test_cached_payloads_equal_cold_ones_through_edits(
-    tmp_path: Path, analysed: list[SearchDoc], builds: list[int]
+    tmp_path: Path, analysed: list[SearchDoc], builds: list[int], process: str
 ) -> None:
     for name, docs, new in _steps():
+        if process == "a process per build":
+            search_cache.forget()  # only the files on disk
         analysed.clear()
         files = cached_search_files(docs, SHARD, tmp_path)
         assert len(analysed) == new, name
@@ -103,6 +115,19 @@ def test_an_unchanged_corpus_reuses_the_payload_and_rewrites_nothing(
     assert cached_search_files(docs, SHARD, tmp_path) == first
     assert len(builds) == 2
     assert (tmp_path / f"{TERMS}.pickle").stat().st_mtime_ns == stamps[f"{TERMS}.pickle"]
+
+
+def test_ranking_related_papers_first_analyses_each_document_once(
+    tmp_path: Path, analysed: list[SearchDoc]
+) -> None:
+    docs = list(corpus_docs())
+    slugs = [doc.url.removeprefix("papers/").removesuffix(".html") for doc in docs]
+    related = search_cache.ranked_related(docs, slugs, 5, tmp_path)
+    assert len(analysed) == len(docs)
+    assert cached_search_files(docs, SHARD, tmp_path) == _cold(docs)
+    assert len(analysed) == 2 * len(docs)  # the second: `_cold` above
+    texts = [f"{doc.title}\n{doc.abstract}" for doc in docs]
+    assert related == related_papers(list(zip(slugs, texts, strict=True)))
 
 
 def test_the_shard_size_is_part_of_the_key(tmp_path: Path) -> None:
@@ -150,6 +175,7 @@ def test_a_damaged_terms_cache_means_a_cold_analysis(
     docs = list(corpus_docs())
     cached_search_files(docs[:200], SHARD, tmp_path)
     DAMAGES[damage](tmp_path / f"{TERMS}.pickle", TERMS)
+    search_cache.forget()  # a new process: only the files on disk
     analysed.clear()
     files = cached_search_files(docs, SHARD, tmp_path)
     assert len(analysed) == len(docs)
@@ -163,6 +189,7 @@ def test_a_terms_cache_that_does_not_add_up_is_ignored(tmp_path: Path) -> None:
     assert len(memo.keys) == 100
     value = (memo.vocab.terms, memo.keys[:-1], memo.table)  # one key short of the table
     cache.save(tmp_path, TERMS, search_cache._seal(value, TERMS))
+    search_cache.forget()
     assert load_memo(tmp_path).keys == []
     assert cached_search_files(docs, SHARD, tmp_path) == _cold(docs)
 
@@ -205,6 +232,7 @@ def test_large_values_survive_the_compact_cache(tmp_path: Path) -> None:
         *corpus_docs()[:20],
     ]
     cached_search_files(docs[:2], SHARD, tmp_path)
+    search_cache.forget()  # read the narrowed table back from disk
     memo = load_memo(tmp_path)
     assert len(memo.vocab.terms) > 1 << 16
     assert cached_search_files(docs, SHARD, tmp_path) == _cold(docs)

@@ -12,7 +12,7 @@ import pytest
 from lunr.builder import Builder
 from lunr.tokenizer import Tokenizer
 
-from generator import search
+from generator import search, terms
 from generator.digest import parse_digest
 from generator.search import SearchDoc, build_search_files, load_payload, search_shards
 from generator.slug import slugify
@@ -136,9 +136,9 @@ def test_payload_cannot_break_out_of_its_script(title: str) -> None:
         assert "\u2028" not in text and "\u2029" not in text
         assert text.count("\n") == 1 and text.endswith(";\n")
     shard = search.read_script(files[search.shard_paths(files)[0]])
-    assert shard["docs"][0][0] == search.normalize_text(title)
+    assert shard["docs"][0][0] == terms.normalize_text(title)
     manifest = search.read_script(files["search/manifest.js"])
-    assert manifest["topics"] == [search.normalize_text(title)]
+    assert manifest["topics"] == [terms.normalize_text(title)]
 
 
 def test_js_string_literal_round_trips() -> None:
@@ -175,22 +175,22 @@ def test_non_ascii_and_punctuated_words_are_findable(query: str, url: str) -> No
 
 
 def test_trimmer_is_unicode_aware() -> None:
-    assert search.trim_word("(café),") == "café"
-    assert search.trim_word("«poincaré»") == "poincaré"
-    assert search.trim_word("(e.g.,") == "e.g"
-    assert search.trim_word("—") == "—"  # nothing left: keep the token as lunr.py does
+    assert terms.trim_word("(café),") == "café"
+    assert terms.trim_word("«poincaré»") == "poincaré"
+    assert terms.trim_word("(e.g.,") == "e.g"
+    assert terms.trim_word("—") == "—"  # nothing left: keep the token as lunr.py does
 
 
 def test_ascii_text_is_normalized_like_any_other() -> None:
     ascii_chars = "".join(map(chr, range(128)))
     texts = [ascii_chars, ascii_chars[::-1], " \x1c a\x1fb\t\n\v\f\r c  ", "", "   ", "x"]
     for text in texts:
-        assert search.normalize_text(text) == search._SPACE_RE.sub(" ", text).strip(" ")
-        assert search.normalize_text(text + "\xa0\u2028") == search.normalize_text(text)
+        assert terms.normalize_text(text) == terms.SPACE_RE.sub(" ", text).strip(" ")
+        assert terms.normalize_text(text + "\xa0\u2028") == terms.normalize_text(text)
 
 
 def test_fast_tokenizer_matches_lunr() -> None:
-    texts = [search.normalize_text(d.abstract) for d in corpus_docs()[:80]]
+    texts = [terms.normalize_text(d.abstract) for d in corpus_docs()[:80]]
     texts += ["İstanbul\xa0-x-  y\t", "", "---", "a-b c"]
     for text in texts:
         expected = [(str(t), t.metadata["position"][0]) for t in Tokenizer(text)]
@@ -207,7 +207,7 @@ def test_fast_term_pipeline_matches_lunr_pipeline() -> None:
     assert len(raws) > 5000
     for raw in sorted(raws):
         out = pipeline.run([Token(raw, {})])
-        assert search._term_for(raw) == (str(out[0]) if out else None), raw
+        assert terms.index_term(raw) == (str(out[0]) if out else None), raw
 
 
 def test_title_matches_rank_first() -> None:

@@ -11,8 +11,8 @@ from lunr.stemmer import porter_stemmer
 from test_search_agreement import LUNR_JS, _node
 from test_search_index import corpus_docs
 
-from generator.search import _TOKEN_RE, normalize_text, trim_word
 from generator.stemmer import stem
+from generator.terms import TOKEN_RE, normalize_text, trim_word
 
 SUFFIXES = (
     "sses ies ss s eed ed ing at bl iz y yy ey ay ational tional enci anci izer bli alli entli "
@@ -43,7 +43,7 @@ def corpus_words() -> list[str]:
     words = set()
     for doc in corpus_docs():
         for text in (doc.title, doc.abstract):
-            words.update(trim_word(t) for t in _TOKEN_RE.findall(normalize_text(text).lower()))
+            words.update(trim_word(t) for t in TOKEN_RE.findall(normalize_text(text).lower()))
     return sorted(words - {""})
 
 
