@@ -57,17 +57,16 @@ class BuildReport:
 
 def load_site(
     config: Config,
-    related: bool = True,
     check_patterns: bool = True,
     tail: Callable[[], Mapping[str, entrycache.Cached]] | None = None,
 ) -> Site:
-    """Read all content and model the site (no writing); `related` adds related papers.
+    """Read all content and model the site (no writing), related papers aside.
 
     Without `check_patterns` the topic rules' regexes are not compiled (`check_topics` does).
     `tail` waits for entries another process read meanwhile (`store.read_tail`).
     """
     from .ledger import load_ledger
-    from .site import build_site, with_related
+    from .site import build_site
     from .store import load_store
     from .topics import load_topics
 
@@ -77,8 +76,7 @@ def load_site(
     ledger = load_ledger(require_inside(config.ledger_file, config.content_dir))
     entries = [s.entry for s in store.values()]
     del store
-    site = build_site(config, entries, topics, ledger)
-    return with_related(site) if related else site
+    return build_site(config, entries, topics, ledger)
 
 
 def _write(root: Path, rel: str, data: bytes | str) -> None:
@@ -146,14 +144,13 @@ def write_site(
     names[MANIFEST] = MANIFEST
     feeds: dict[str, bytes] = {}
 
-    def feeds_then_related() -> Mapping[str, tuple[str, ...]]:
-        """Write the feeds (after the list pages), then wait for the related papers."""
-        feeds.update(feed_files(site))  # first: the helper may still be ranking them
+    def write_feeds() -> None:
+        """Write the feeds (after the list pages, while the helper ranks related papers)."""
+        feeds.update(feed_files(site))
         for rel, data in feeds.items():
             _write(dest, rel, data)
-        return related()
 
-    pages = write_pages(site, dest, names, previous, progress, feeds_then_related, compiled())
+    pages = write_pages(site, dest, names, previous, progress, related, compiled(), write_feeds)
     written()
     progress("checking links")
     # The search payload may still be on its way: of its files, pages name only the
@@ -373,7 +370,7 @@ def _build_locked(
         # checks their regexes last, while the helper finishes the index.
         tail = _read_tail(config, helper)
         helper.submit(import_index_code)
-        site = load_site(config, related=False, check_patterns=False, tail=tail)
+        site = load_site(config, check_patterns=False, tail=tail)
         progress(f"modelled {len(site.papers)} papers in {len(site.topics)} topics")
         tmp = _new_output_folder(output)
         report, finished = _write_with_helper(site, tmp, progress, helper, compiled)
@@ -430,7 +427,8 @@ def _write_with_helper(
     """Write the site into `tmp`, the helper ranking related papers and indexing meanwhile.
 
     Neither the search index nor the list pages use related papers: the list pages are
-    written while the helper ranks them, on its analysis of the papers for the index.
+    written, and the paper pages rendered but for their related papers, while the helper
+    ranks them on its analysis of the papers for the index.
     Once the pages are written the helper also stamps the folder, after the search payload
     and while this process checks the links (a folder's stamp does not change when it is
     renamed into place). Return the report and the function that waits for the helper's

@@ -8,6 +8,7 @@ from the previous output instead of rendered.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -24,6 +25,8 @@ from .fsutil import write_output
 from .render import (
     Chrome,
     PageSpec,
+    RelatedSection,
+    Unranked,
     list_pages,
     make_environment,
     paper_pages,
@@ -31,7 +34,7 @@ from .render import (
     site_globals,
     template_names,
 )
-from .site import Paper, Site, with_related
+from .site import Paper, Site, rank_related
 
 Progress = Callable[[str], None]
 # Paper pages from which rendering is split over the cores. Below it, the build's helper
@@ -42,6 +45,9 @@ PARALLEL_MIN = 1000
 # related papers, which the paper pages then wait for: up to 100,000 papers the ranking takes
 # longer than the list pages, and a second process for them only takes its core away.
 LIST_PARALLEL_MIN = 100_000
+# Paper pages rendered, at most, before their related papers are ranked; they are held in
+# memory until then.
+EARLY_PAGES = 2000
 _JOB: dict[str, Any] = {}
 
 
@@ -55,12 +61,12 @@ def _page_key(base: str, spec: PageSpec, digests: Mapping[str, str]) -> str:
     return cache.content_key(base, spec.path, spec.template, parts)
 
 
-# What a list item or page shows of a paper: all but its own related slugs (and the sort key)
-_SHOWN = tuple(f.name for f in fields(Paper) if f.name not in {"related", "newest_key"})
+# What a list item or page shows of a paper: all but its sort key
+_SHOWN = tuple(f.name for f in fields(Paper) if f.name != "newest_key")
 
 
 def _paper_digest(paper: Paper) -> str:
-    """Hash one paper's shown fields (its related papers are not among them)."""
+    """Hash one paper's shown fields."""
     return cache.content_key(*(getattr(paper, name) for name in _SHOWN))
 
 
@@ -141,30 +147,39 @@ def write_pages(
     progress: Progress,
     related: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
     compiled: Mapping[str, bytes] | None = None,
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> PagesWritten:
     """Write every page, reusing unchanged paper pages from the previous output.
 
     List pages come first: they do not show related papers, so they are rendered while the
-    ranking runs. `related` waits for a ranking started elsewhere (None: rank here);
-    `compiled` is template code compiled elsewhere (`render.precompile`).
+    ranking runs; then `meanwhile` runs. `related` waits for a ranking started elsewhere
+    (None: rank here); `compiled` is template code compiled elsewhere (`render.precompile`).
+    With no previous output, every paper page is rendered: the first are rendered before
+    the ranking is in too, and finished once it is (`_render_early`).
     """
     from .build import asset_lookup
 
     env = make_environment(site.config.templates_dir, compiled)
     compile_templates(env, site.config.templates_dir)  # forked workers inherit the compiled env
     asset = asset_lookup(names)
+    section = RelatedSection(env)
     shared = {**site_globals(site), "chrome": Chrome(env, site.config, asset)}
-    _JOB.update(env=env, site=site, dest=dest, asset=asset, shared=shared)
+    shared["related_section"] = section
+    _JOB.update(env=env, site=site, dest=dest, asset=asset, shared=shared, section=section)
     try:
         lists = list(list_pages(site))
         jobs = parallel.jobs_for(len(site.papers), LIST_PARALLEL_MIN)  # few pages, long lists
         scans = _render_all(lists, "list pages", progress, jobs)
+        meanwhile()
         digests = {paper.slug: _paper_digest(paper) for paper in site.papers}  # before waiting
-        site = _JOB["site"] = with_related(site, related() if related else None)
-        todo, kept = _plan_paper_pages(site, names, previous, dest, digests)
+        early = _render_early(site) if previous is None and related is not None else {}
+        ranked = related() if related is not None else rank_related(site)
+        todo, kept = _plan_paper_pages(site, ranked, names, previous, dest, digests)
         progress(f"rendering {len(todo)} of {len(site.papers)} paper pages")
-        jobs = parallel.jobs_for(len(todo), PARALLEL_MIN)
-        scans.update(_render_all([spec for spec, _ in todo], "paper pages", progress, jobs))
+        scans.update(_finish_early(early, todo))
+        rest = [spec for spec, _ in todo if spec.path not in scans]
+        jobs = parallel.jobs_for(len(rest), PARALLEL_MIN)
+        scans.update(_render_all(rest, "paper pages", progress, jobs))
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
@@ -175,15 +190,60 @@ def write_pages(
     return PagesWritten(len(lists) + len(site.papers), len(lists) + len(todo), scans)
 
 
+def _render_early(site: Site) -> dict[str, tuple[str, list[str]]]:
+    """Render the first EARLY_PAGES paper pages while their related papers are ranked.
+
+    Each page has a marker where its related papers go (`RelatedSection.later`) and the
+    page depths its sections were asked for. Rendering stops at the first page the
+    templates cannot render so (they use the related papers otherwise): that page and the
+    next are rendered once the ranking is in.
+    """
+    early = {}
+    for spec in itertools.islice(paper_pages(site, None), EARLY_PAGES):
+        roots: list[str] = []
+        shared = {**_JOB["shared"], "related_section": _JOB["section"].later(roots)}
+        try:
+            html = render_page(_JOB["env"], spec, site, _JOB["asset"], shared)
+        except (jinja2.TemplateError, Unranked):
+            break
+        early[spec.path] = (html, roots)
+    return early
+
+
+def _finish_early(
+    early: dict[str, tuple[str, list[str]]], todo: list[tuple[PageSpec, str]]
+) -> dict[str, Scan]:
+    """Fill in and write the pages rendered early; return each page's links and ids."""
+    scans, folders = {}, set()
+    for spec, _key in todo:
+        if spec.path not in early:
+            continue
+        html, roots = early.pop(spec.path)
+        try:
+            html = _JOB["section"].fill(html, roots, spec.context["related"])
+        except Unranked:
+            continue  # rendered with the pages not rendered early
+        except jinja2.TemplateError as exc:
+            raise RenderFailure(f"{spec.path} ({spec.template}): {exc}") from None
+        write_output(_JOB["dest"] / spec.path, html, folders)
+        scans[spec.path] = scan_page(html)
+    return scans
+
+
 def _plan_paper_pages(
-    site: Site, names: dict[str, str], previous: Path | None, dest: Path, digests: Mapping[str, str]
+    site: Site,
+    related: Mapping[str, tuple[str, ...]],
+    names: dict[str, str],
+    previous: Path | None,
+    dest: Path,
+    digests: Mapping[str, str],
 ) -> tuple[list[tuple[PageSpec, str]], dict[str, tuple[str, Scan]]]:
     """Reuse the paper pages whose key matches the last build's; return the rest with keys."""
     templates = cache.tree_stamp([site.config.templates_dir])
     base = cache.content_key(templates, sorted(names.items()), site.config.settings())
     known = cache.load(site.config.cache_dir, "pages") if previous else {}
     todo, kept, folders = [], {}, set()
-    for spec in paper_pages(site):
+    for spec in paper_pages(site, related):
         key = _page_key(base, spec, digests)
         hit = known.get(spec.path)
         if hit and hit[0] == key and _reuse(previous, dest, spec.path, folders):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,11 +216,64 @@ def _topic_pages(site: Site) -> Iterator[PageSpec]:
                 )
 
 
-def paper_pages(site: Site) -> Iterator[PageSpec]:
-    """List the paper pages: the only pages that show related papers."""
+def paper_pages(site: Site, related: Mapping[str, Sequence[str]] | None) -> Iterator[PageSpec]:
+    """List the paper pages: the only pages that show related papers (by slug, each).
+
+    With `related` None (not ranked yet) their context has `UNRANKED` for the papers.
+    """
     for paper in site.papers:
-        related = [site.by_slug[s] for s in paper.related if s in site.by_slug]
-        yield PageSpec(paper.url, "paper.html", {"paper": paper, "related": related})
+        shown: Any = UNRANKED
+        if related is not None:
+            shown = [site.by_slug[s] for s in related.get(paper.slug, ()) if s in site.by_slug]
+        yield PageSpec(paper.url, "paper.html", {"paper": paper, "related": shown})
+
+
+# Related papers not ranked yet: any use but passing them to `related_section` fails.
+UNRANKED = jinja2.StrictUndefined(name="related")
+
+
+class RelatedSection:
+    """Render a paper page's related papers: the `related_section` macro of `_papers.html`.
+
+    Pages call it as `related_section(related, root)`. `later` gives a stand-in that
+    leaves a marker instead, for pages rendered before the ranking; `fill` replaces the
+    markers with what this would have rendered there.
+    """
+
+    MARKER = Markup("<!--\x00related papers\x00-->")  # in no template, in no escaped text
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.macro: Any = None
+
+    def __call__(self, related: Sequence[Paper], root: str) -> Markup:
+        """Return the section for these related papers on a page at `root`."""
+        if self.macro is None:
+            self.macro = self.env.get_template("_papers.html").make_module({}).related_section
+        return self.macro(related, root)
+
+    def later(self, roots: list[str]) -> Callable[[object, str], Markup]:
+        """Return a stand-in that marks where each section goes, noting its `root` in `roots`."""
+
+        def mark(related: object, root: str) -> Markup:
+            if related is not UNRANKED:
+                raise Unranked("related_section called with other papers")
+            roots.append(root)
+            return self.MARKER
+
+        return mark
+
+    def fill(self, html: str, roots: list[str], related: Sequence[Paper]) -> str:
+        """Return a page rendered with `later`, each marker replaced by its section."""
+        parts = html.split(self.MARKER)
+        if len(parts) != len(roots) + 1:
+            raise Unranked("the page has more markers than sections")
+        sections = [str(self(related, root)) for root in roots]  # str: `str + Markup` escapes
+        return "".join(p + s for p, s in zip(parts, [*sections, ""], strict=True))
+
+
+class Unranked(Exception):
+    """A page cannot be rendered before its related papers are ranked."""
 
 
 def list_pages(site: Site) -> Iterator[PageSpec]:

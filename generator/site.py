@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from markupsafe import Markup
@@ -72,7 +72,6 @@ class Paper:
     tags: tuple[str, ...]
     seen: tuple[Sighting, ...]
     added: dt.date | None
-    related: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
     # sort key for newest first (unknown years last), ties by title; derived, so not shown
     newest_key: tuple = field(init=False, repr=False, compare=False)
@@ -81,17 +80,6 @@ class Paper:
         year, month, day = self.date.sort_key if self.date else (0, 0, 0)
         key = ((-year, -month, -day), self.title.casefold(), self.slug)
         object.__setattr__(self, "newest_key", key)
-
-    def with_related(self, related: tuple[str, ...]) -> Paper:
-        """Return a copy with these related papers.
-
-        A field-for-field copy: `dataclasses.replace` runs `__init__` and `__post_init__`
-        again, 0.15 s for 10,000 papers on every build, for one field that nothing derives
-        from.
-        """
-        copy = object.__new__(Paper)
-        copy.__dict__.update(self.__dict__, related=related)
-        return copy
 
     @property
     def year(self) -> int | None:
@@ -278,27 +266,6 @@ def rank_related(site: Site) -> dict[str, tuple[str, ...]]:
     return related_papers(related_texts(site), k=site.config.related_count)
 
 
-def with_related(site: Site, related: Mapping[str, tuple[str, ...]] | None = None) -> Site:
-    """Return the site with each paper's related papers, ranked here unless given."""
-    if related is None:
-        related = rank_related(site)
-    swap = {p.slug: p.with_related(related.get(p.slug, ())) for p in site.papers}
-
-    def again(papers: tuple[Paper, ...]) -> tuple[Paper, ...]:
-        return tuple(swap[p.slug] for p in papers)
-
-    return replace(
-        site,
-        papers=again(site.papers),
-        by_slug={p.slug: swap[p.slug] for p in site.papers},
-        topics=tuple(replace(t, papers=again(t.papers)) for t in site.topics),
-        digests=tuple(
-            replace(d, papers=again(d.papers), new=again(d.new), known=again(d.known))
-            for d in site.digests
-        ),
-    )
-
-
 def _topic_pages(
     config: Config, topics: Sequence[Topic], papers: Sequence[Paper]
 ) -> tuple[TopicPage, ...]:
@@ -345,7 +312,7 @@ def _digest_pages(ledger: Sequence[LedgerItem], papers: Sequence[Paper]) -> tupl
 def build_site(
     config: Config, entries: Sequence[Entry], topics: Sequence[Topic], ledger: Sequence[LedgerItem]
 ) -> Site:
-    """Model the whole site from loaded content, related papers aside (`with_related`)."""
+    """Model the whole site from loaded content, related papers aside (`rank_related`)."""
     modeller = _Modeller(config, topics, ledger)
     visible = sorted((e for e in entries if not e.curated.hidden), key=lambda e: e.slug)
     papers = [modeller.paper(e) for e in visible]

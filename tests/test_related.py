@@ -8,7 +8,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from hashlib import sha256
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -391,17 +390,3 @@ def test_a_caller_that_imported_numpy_gets_the_same_ranking_from_it(
     monkeypatch.setattr(related, "_numpy_ranking", spy)
     assert related_papers(docs, 5, numpy_imported=True) == python
     assert used == [300]
-
-
-def test_a_papers_related_copy_equals_a_dataclass_replace(shipped_site: Path) -> None:
-    """`Paper.with_related` copies the fields by hand; it must be `replace` in all but speed."""
-    from dataclasses import fields, replace
-
-    from generator.build import load_site
-    from generator.config import Config
-
-    site = load_site(Config(root=shipped_site.parent), related=False)
-    for paper in site.papers[:50]:
-        copied, replaced = paper.with_related(("a", "b")), replace(paper, related=("a", "b"))
-        assert copied == replaced and copied is not paper and paper.related == ()
-        assert all(getattr(copied, f.name) == getattr(replaced, f.name) for f in fields(paper))

@@ -232,14 +232,67 @@ def test_pages_rendered_on_several_processes_equal_pages_rendered_on_one(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setattr(pagewriter, "PARALLEL_MIN", 10)
     monkeypatch.setattr(pagewriter, "LIST_PARALLEL_MIN", 10)
+    monkeypatch.setattr(pagewriter, "EARLY_PAGES", 100)  # the other 259 after the ranking
     root = make_project(tmp_path / "split")
     result = cli(root, "build")
-    assert "rendered 359 paper pages on 2 processes" in result.output
+    assert "rendered 259 paper pages on 2 processes" in result.output
     assert "list pages on 2 processes" in result.output
     first = {k: v[0] for k, v in snapshot(built).items()}
     second = {k: v[0] for k, v in snapshot(root / "_site").items()}
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
+
+
+SECTION = "{{ related_section(related, root) }}"
+PAPER_TEMPLATES = {  # edits of paper.html, and whether its pages can be rendered early
+    "as shipped": ({}, True),
+    "section twice": ({SECTION: SECTION + SECTION}, True),
+    "no section": ({SECTION: ""}, True),
+    "related used elsewhere": ({SECTION: SECTION + "{{ related | length }}"}, False),
+    "other papers": ({SECTION: "{{ related_section(related[:1], root) }}"}, False),
+}
+
+
+@pytest.mark.parametrize("template", list(PAPER_TEMPLATES))
+def test_pages_rendered_while_ranking_equal_pages_rendered_after_it(
+    template: str, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build renders paper pages before their related papers are ranked, then fills
+    the related papers in; it renders the pages after the ranking when the templates need
+    the related papers otherwise. Either way the bytes are those of pages rendered after."""
+    from generator import pagewriter
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.delenv("CI", raising=False)
+    edits, early = PAPER_TEMPLATES[template]
+    rendered: list[int] = []
+    real = pagewriter._render_early
+
+    def spy(site: object) -> dict:
+        found = real(site)  # type: ignore[arg-type]
+        rendered.append(len(found))
+        return found
+
+    monkeypatch.setattr(pagewriter, "_render_early", spy)
+    sites = []
+    for name, most in (("early", pagewriter.EARLY_PAGES), ("after", 0)):
+        monkeypatch.setattr(pagewriter, "EARLY_PAGES", most)
+        root = make_project(tmp_path / name, papers=True)
+        paper = root / "templates" / "paper.html"
+        text = paper.read_text()
+        for old, new in edits.items():
+            assert old in text
+            text = text.replace(old, new)
+        paper.write_text(text)
+        cli(root, "build", "-q")
+        sites.append({k: v[0] for k, v in snapshot(root / "_site").items()})
+    assert rendered == [359 if early else 0, 0]
+    assert sites[0].keys() == sites[1].keys()
+    assert [k for k in sites[0] if sites[0][k] != sites[1][k]] == []
+    related = sites[0]["papers/a-brief-review-of-hypernetworks-in-deep-learning.html"].count(
+        b'id="related-heading"'
+    )
+    assert related == {"section twice": 2, "no section": 0}.get(template, 1)
 
 
 def test_strict_mode_reports_every_warning_and_keeps_the_old_site(project: Path, cli) -> None:
