@@ -176,10 +176,14 @@ def write_pages(
         ranked = related() if related is not None else rank_related(site)
         todo, kept = _plan_paper_pages(site, ranked, names, previous, dest, digests)
         progress(f"rendering {len(todo)} of {len(site.papers)} paper pages")
-        scans.update(_finish_early(early, todo))
-        rest = [spec for spec, _ in todo if spec.path not in scans]
-        jobs = parallel.jobs_for(len(rest), PARALLEL_MIN)
-        scans.update(_render_all(rest, "paper pages", progress, jobs))
+        finished = _finish_early(early, todo)
+        if finished:
+            progress(f"rendered {len(finished)} paper pages while related papers were ranked")
+        scans.update(finished)
+        rest = [spec for spec, _ in todo if spec.path not in finished]
+        if rest or not finished:
+            jobs = parallel.jobs_for(len(rest), PARALLEL_MIN)
+            scans.update(_render_all(rest, "paper pages", progress, jobs))
     except RenderFailure as exc:
         raise BuildError(f"a template failed: {exc}") from None
     finally:
