@@ -343,7 +343,7 @@ def ingest_new_digests(config: Config, progress: Progress) -> bool:
 
         report = ingest(config, paths, progress=progress, touched_only=paths is not None)
         progress(report.lines()[-1])
-    everything, others = _ingest_stamps(config)
+        everything, others = _ingest_stamps(config)  # what the ingest left
     cache.save(config.cache_dir, "ingest", {"everything": everything, "others": others})
     return paths != []
 

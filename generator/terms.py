@@ -64,7 +64,10 @@ def index_term(raw: str) -> str | None:
     cost; the cache serves every text a process analyses.
     """
     word = trim_word(raw)
-    return None if word in STOP_WORDS else stem(word)
+    return None if word in STOP_WORDS else _stem(word)
+
+
+_stem = lru_cache(maxsize=200_000)(stem)  # tokens trimmed alike ("net", "net,") share a stem
 
 
 def index_terms(lowered: str) -> list[str | None]:
