@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import parallel
-from .terms import TOKEN_RE, index_term, index_terms, normalize_text
+from .terms import index_term, index_terms, normalize_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,7 +110,7 @@ def _chunks(text: str) -> list[str]:
 
 def _chunk_terms(chunk: str) -> tuple[str, ...]:
     """Return the weighed terms of one chunk, in order."""
-    return tuple(term for raw in TOKEN_RE.findall(chunk) if weighed(term := index_term(raw)))
+    return tuple(filter(weighed, index_terms(chunk)))
 
 
 def _term_counts(text: str, cache: dict[str, tuple[str, ...]]) -> Counter[str]:

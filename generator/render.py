@@ -244,13 +244,11 @@ class RelatedSection:
 
     def __init__(self, env: jinja2.Environment) -> None:
         self.env = env
-        self.macro: Any = None
 
     def __call__(self, related: Sequence[Paper], root: str) -> Markup:
         """Return the section for these related papers on a page at `root`."""
-        if self.macro is None:
-            self.macro = self.env.get_template("_papers.html").make_module({}).related_section
-        return self.macro(related, root)
+        module = self.env.get_template("_papers.html").module  # as `_ListItems` renders items
+        return module.related_section(related, root)  # type: ignore[attr-defined]
 
     def later(self, roots: list[str]) -> Callable[[object, str], Markup]:
         """Return a stand-in that marks where each section goes, noting its `root` in `roots`."""
