@@ -150,7 +150,10 @@ def build(
     )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"built {report.pages} pages ({report.files} files) into {report.output}")
+    if report.unchanged:
+        click.echo(f"{report.output} is up to date")
+    else:
+        click.echo(f"built {report.pages} pages ({report.files} files) into {report.output}")
 
 
 @main.command()

@@ -109,6 +109,8 @@ def test_unchanged_inputs_skip_the_build(project: Path, cli, epoch: None) -> Non
     output = cli(project, "build").output
     assert "nothing changed since the last build" in output
     assert snapshot(project / "_site") == before
+    quiet = cli(project, "build", "-q").output  # the summary alone: no "built 0 pages"
+    assert quiet.strip() == f"{project / '_site'} is up to date"
     (project / "_site.old" / "papers").mkdir(parents=True)  # a killed build's half-deleted output
     assert "nothing changed" in cli(project, "build").output
     assert not (project / "_site.old").exists()
